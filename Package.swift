@@ -1,0 +1,55 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Tally",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tally", targets: ["tally"]),
+        .executable(name: "tally-bench", targets: ["tally-bench"]),
+        .library(name: "TallyCore", targets: ["TallyCore"]),
+        .library(name: "TallyCollectors", targets: ["TallyCollectors"]),
+        .library(name: "TallyStore", targets: ["TallyStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        .target(name: "TallyCore"),
+        .target(name: "TallyCollectors", dependencies: ["TallyCore"]),
+        .target(
+            name: "TallyStore",
+            dependencies: [
+                "TallyCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "TallyApp",
+            dependencies: [
+                "TallyCore", "TallyCollectors", "TallyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ]),
+        .executableTarget(
+            name: "tally",
+            dependencies: [
+                "TallyApp", "TallyCore", "TallyCollectors", "TallyStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "tally-bench",
+            dependencies: [
+                "TallyApp", "TallyCore", "TallyCollectors", "TallyStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore"]),
+        .testTarget(name: "TallyCollectorsTests", dependencies: ["TallyCollectors", "TallyCore"]),
+        .testTarget(name: "TallyStoreTests", dependencies: ["TallyStore", "TallyCollectors", "TallyCore", "TallyApp"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

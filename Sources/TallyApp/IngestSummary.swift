@@ -1,0 +1,22 @@
+import TallyCore
+
+/// The lines `tally ingest` prints per input.
+public enum IngestSummary {
+    public static func text(_ result: IngestPipeline.FileResult) -> String {
+        let totals = result.totals
+        var out = "\(result.path): \(totals.linesRead) lines, \(totals.records) jobs (\(totals.inserted) new, "
+            + "\(totals.updated) updated, \(totals.unchanged) unchanged), \(totals.rejected) rejected"
+        let skipped = result.skipped.filter { $0.value > 0 }.sorted { $0.key.rawValue < $1.key.rawValue }
+        if !skipped.isEmpty {
+            out += "; skipped: " + skipped.map { "\($0.value) \($0.key.rawValue.replacingOccurrences(of: "_", with: " "))" }
+                .joined(separator: ", ")
+        }
+        for rejection in result.rejections {
+            out += "\n  rejected \(rejection)"
+        }
+        if totals.rejected > result.rejections.count {
+            out += "\n  … and \(totals.rejected - result.rejections.count) more (tally status lists them)"
+        }
+        return out
+    }
+}

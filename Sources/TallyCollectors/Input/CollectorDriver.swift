@@ -1,0 +1,35 @@
+import TallyCore
+
+/// Streams one input through a collector and hands out batches as they fill.
+public enum CollectorDriver {
+    /// Reads `path` (or `-`) with `collector`, calling `emit` whenever `batchSize` records are
+    /// ready and once at the end. Lines longer than the reader's cap are rejected, not parsed.
+    public static func run<C: LineCollector>(
+        path: String, collector: inout C, batchSize: Int = 8192,
+        emit: (CollectedBatch) async throws -> Void
+    ) async throws {
+        var reader = try LineReader(path: path)
+        var batch = CollectedBatch()
+        batch.records.reserveCapacity(batchSize)
+        let cap = reader.maxLineLength
+        var more = true
+        while more {
+            more = try reader.readChunk { line in
+                if line.isTruncated {
+                    batch.linesRead += 1
+                    batch.rejections.append(Rejection(
+                        position: SourcePosition(file: path, line: line.number), field: nil,
+                        reason: "line longer than \(cap) bytes", excerpt: line.bytes.excerpt()))
+                    return
+                }
+                try collector.consume(line.bytes, number: line.number, into: &batch)
+            }
+            if !more { try collector.finish(into: &batch) }
+            if batch.records.count >= batchSize || !more {
+                try await emit(batch)
+                batch = CollectedBatch()
+                batch.records.reserveCapacity(batchSize)
+            }
+        }
+    }
+}

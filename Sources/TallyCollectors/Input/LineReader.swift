@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a file or standard input in large chunks and hands out lines as bytes, without a
+/// `String` per line. Memory stays bounded by the chunk size plus the longest line (capped at
+/// `maxLineLength`: a longer line is handed out truncated and flagged, the rest dropped).
+public struct LineReader: ~Copyable {
+    public struct Line {
+        /// The line's bytes without `\n` or a trailing `\r`.
+        public let bytes: UnsafeBufferPointer<UInt8>
+        public let number: Int
+        public let isTruncated: Bool
+    }
+
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private let chunkSize: Int
+    public let maxLineLength: Int
+    public private(set) var bytesRead: Int64 = 0
+    private var buffer: [UInt8]
+    private var filled = 0
+    private var lineNumber = 0
+    private var skippingOverlong = false
+    private var endOfInput = false
+
+    /// Opens `path`, or standard input for `-`.
+    public init(path: String, chunkSize: Int = 1 << 20, maxLineLength: Int = 8 << 20) throws(InputError) {
+        if path == "-" {
+            fd = 0
+            ownsDescriptor = false
+        } else {
+            let opened = open(path, O_RDONLY)
+            guard opened >= 0 else { throw InputError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+            var info = stat()
+            if fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                close(opened)
+                throw InputError.cannotOpen(path: path, reason: "is a directory")
+            }
+            fd = opened
+            ownsDescriptor = true
+        }
+        self.chunkSize = chunkSize
+        self.maxLineLength = maxLineLength
+        self.buffer = [UInt8](repeating: 0, count: chunkSize + maxLineLength)
+    }
+
+    deinit {
+        if ownsDescriptor { close(fd) }
+    }
+
+    /// Reads the next chunk and calls `body` for each complete line in it (lines numbered from
+    /// 1; a last line without `\n` is included). Returns false once the input is exhausted.
+    public mutating func readChunk(_ body: (Line) throws -> Void) throws -> Bool {
+        guard !endOfInput else { return false }
+        let space = buffer.count - filled
+        var count: Int
+        repeat {
+            let offset = filled
+            count = buffer.withUnsafeMutableBytes { raw in read(fd, raw.baseAddress! + offset, space) }
+        } while count < 0 && errno == EINTR
+        if count < 0 { throw InputError.readFailed(reason: String(cString: strerror(errno))) }
+        if count == 0 { endOfInput = true }
+        bytesRead += Int64(count)
+        filled += count
+        var consumed = 0
+        try buffer.withUnsafeBufferPointer { all in
+            let base = all.baseAddress!
+            while consumed < filled {
+                guard let hit = memchr(base + consumed, 0x0A, filled - consumed) else { break }
+                let newline = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                if skippingOverlong {
+                    skippingOverlong = false
+                } else {
+                    try emit(base, from: consumed, length: newline - consumed, truncated: false, body)
+                }
+                consumed = newline + 1
+            }
+            let pending = filled - consumed
+            if skippingOverlong {
+                consumed = filled
+            } else if endOfInput, pending > 0 {
+                try emit(base, from: consumed, length: pending, truncated: false, body)
+                consumed = filled
+            } else if pending >= maxLineLength {
+                try emit(base, from: consumed, length: min(pending, 4096), truncated: true, body)
+                skippingOverlong = true
+                consumed = filled
+            }
+        }
+        let pending = filled - consumed
+        if consumed > 0, pending > 0 {
+            buffer.withUnsafeMutableBytes { raw in
+                _ = memmove(raw.baseAddress!, raw.baseAddress! + consumed, pending)
+            }
+        }
+        filled = pending
+        return true
+    }
+
+    private mutating func emit(_ base: UnsafePointer<UInt8>, from start: Int, length: Int, truncated: Bool,
+                               _ body: (Line) throws -> Void) throws {
+        var length = length
+        if length > 0, base[start + length - 1] == 0x0D { length -= 1 }
+        lineNumber += 1
+        try body(Line(bytes: UnsafeBufferPointer(start: base + start, count: length), number: lineNumber,
+                      isTruncated: truncated))
+    }
+}
+
+public enum InputError: Error, Sendable, Hashable, CustomStringConvertible {
+    case cannotOpen(path: String, reason: String)
+    case readFailed(reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason): "cannot open \(path): \(reason)"
+        case let .readFailed(reason): "read failed: \(reason)"
+        }
+    }
+}

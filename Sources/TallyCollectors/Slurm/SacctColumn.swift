@@ -1,0 +1,82 @@
+import Foundation
+import TallyCore
+
+/// The sacct columns Tally reads, and the value kind of others it knows, so a line whose free-text
+/// fields hold the delimiter can be put back together (formats-and-policies §1.1: no escaping).
+public enum SacctColumn: String, Sendable, CaseIterable {
+    case jobID = "jobid", jobIDRaw = "jobidraw", jobName = "jobname"
+    case user, group, account, partition, qos, cluster
+    case submit, eligible, start, end
+    case elapsed, elapsedRaw = "elapsedraw", totalCPU = "totalcpu"
+    case nCPUs = "ncpus", allocCPUs = "alloccpus", reqCPUs = "reqcpus"
+    case nNodes = "nnodes", allocNodes = "allocnodes", nodeList = "nodelist"
+    case allocTRES = "alloctres", reqTRES = "reqtres", reqMem = "reqmem", maxRSS = "maxrss"
+    case consumedEnergyRaw = "consumedenergyraw"
+    case state, exitCode = "exitcode"
+
+    /// Case-insensitive lookup of a header name (`AllocTRES`, `alloctres`, `NCPUS`).
+    public static func named(_ name: some StringProtocol) -> SacctColumn? {
+        SacctColumn(rawValue: name.lowercased())
+    }
+}
+
+/// What a column's values look like, for telling a real field boundary from a `|` inside text.
+enum SacctValueKind: Sendable {
+    case freeText, timestamp, duration, integer, tres, size, exitCode, state, token, any
+
+    static func of(header name: String) -> SacctValueKind {
+        switch name.lowercased() {
+        case "jobname", "comment", "admincomment", "systemcomment", "submitline", "workdir", "constraints",
+             "wckey", "container", "stdin", "stdout", "stderr", "extra", "reservation", "mcslabel", "licenses":
+            .freeText
+        case "submit", "eligible", "start", "end": .timestamp
+        case "elapsed", "cputime", "totalcpu", "usercpu", "systemcpu", "timelimit", "suspended", "resvcpu",
+             "avecpu", "mincpu", "planned", "plannedcpu", "reserved":
+            .duration
+        case "jobidraw", "elapsedraw", "cputimeraw", "ncpus", "alloccpus", "reqcpus", "nnodes", "allocnodes",
+             "reqnodes", "uid", "gid", "associd", "dbindex", "timelimitraw", "qosraw", "priority", "ntasks",
+             "resvcpuraw", "consumedenergyraw", "wckeyid", "reservationid", "reqcpufreqmin", "reqcpufreqmax",
+             "reqcpufreq", "maxpages", "avepages", "maxdiskreadtask", "maxdiskwritetask", "maxpagestask",
+             "maxrsstask", "maxvmsizetask", "mincputask", "plannedraw":
+            .integer
+        case "alloctres", "reqtres", "tresusageintot", "tresusageinave", "tresusageinmax", "tresusageinmin",
+             "tresusageinmaxnode", "tresusageinmaxtask", "tresusageinminnode", "tresusageinmintask",
+             "tresusageoutave", "tresusageoutmax", "tresusageoutmin", "tresusageouttot", "tresusageoutmaxnode",
+             "tresusageoutmaxtask", "tresusageoutminnode", "tresusageoutmintask":
+            .tres
+        case "reqmem", "maxrss", "averss", "maxvmsize", "avevmsize", "maxdiskread", "maxdiskwrite",
+             "avediskread", "avediskwrite", "consumedenergy", "avecpufreq":
+            .size
+        case "exitcode", "derivedexitcode": .exitCode
+        case "state": .state
+        case "user", "group", "account", "partition", "qos", "cluster", "jobid", "nodelist", "reason", "flags",
+             "layout", "blockid", "maxdiskreadnode", "maxdiskwritenode", "maxpagesnode", "maxrssnode",
+             "maxvmsizenode", "mincpunode", "reqcpufreqgov":
+            .token
+        default: .any
+        }
+    }
+
+    /// Whether `bytes` could be a value of this kind (permissive: only rules out clear misfits).
+    func admits(_ bytes: Bytes) -> Bool {
+        if bytes.isEmpty { return true }
+        switch self {
+        case .freeText, .any: return true
+        case .timestamp:
+            var converter = Self.utcConverter
+            return SlurmValues.timestamp(bytes, converter: &converter) != nil
+        case .duration: return SlurmValues.durationMillis(bytes) != nil
+        case .integer: return SlurmValues.isSentinel(bytes) || SlurmValues.integer(bytes) != nil
+        case .tres: return !bytes.contains(byte: UInt8(ascii: " ")) && (bytes.contains(byte: UInt8(ascii: "=")))
+        case .size: return SlurmValues.size(bytes, baseUnit: 1) != nil
+        case .exitCode: return SlurmValues.exitCode(bytes) != nil
+        case .state:
+            let first = bytes[0]
+            return first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z")
+        case .token:
+            return !bytes.contains(byte: UInt8(ascii: " ")) || SlurmValues.isSentinel(bytes)
+        }
+    }
+
+    private static let utcConverter = LocalTimeConverter(timeZone: .gmt)
+}

@@ -1,0 +1,186 @@
+import Foundation
+import TallyCore
+
+/// One parsed sacct job row, plus what its step rows add, until it becomes a `UsageRecord`.
+struct SacctJobRow {
+    struct FieldError: Error {
+        var field: String?
+        var reason: String
+    }
+
+    let number: Int
+    let excerpt: String
+    let rawID: String
+    let displayID: String
+    let name: String?
+    let cluster: String
+    let user: String?, group: String?, account: String?, partition: String?, qos: String?
+    let submit: Int64?, eligible: Int64?, start: Int64?, end: Int64?
+    let elapsedSeconds: Int64?
+    let totalCPUMillis: Int64?
+    let cpus: Int64?
+    let nodes: Int64?
+    let nodeList: String?
+    let alloc: TRESAllocation
+    let requestedMemory: Int64?
+    let rowPeakMemory: Int64?
+    let energy: Int64?
+    let state: JobState
+    let rawState: String
+    let exit: ExitStatus?
+    var stepPeakMemory: Int64?
+    var stepEnergy: Int64 = 0
+
+    init(line: Bytes, number: Int, rawID: Bytes, displayID: Bytes, field: (SacctColumn) -> Bytes?,
+         options: SacctCollector.Options, converter: inout LocalTimeConverter) throws(FieldError) {
+        func text(_ column: SacctColumn) -> String? {
+            guard let bytes = field(column), !bytes.isEmpty else { return nil }
+            return bytes.string
+        }
+        func time(_ column: SacctColumn, _ label: String) throws(FieldError) -> Int64? {
+            guard let bytes = field(column) else { return nil }
+            guard let value = SlurmValues.timestamp(bytes, converter: &converter) else {
+                throw FieldError(field: label, reason: "not a timestamp: '\(bytes.string)'")
+            }
+            return value.value
+        }
+        func integer(_ column: SacctColumn, _ label: String) throws(FieldError) -> Int64? {
+            guard let bytes = field(column) else { return nil }
+            guard let value = SlurmValues.integerField(bytes) else {
+                throw FieldError(field: label, reason: "not an integer: '\(bytes.string)'")
+            }
+            return value.value
+        }
+        func duration(_ column: SacctColumn, _ label: String) throws(FieldError) -> Int64? {
+            guard let bytes = field(column) else { return nil }
+            guard let value = SlurmValues.durationMillis(bytes) else {
+                throw FieldError(field: label, reason: "not a duration: '\(bytes.string)'")
+            }
+            return value.value
+        }
+        func tres(_ column: SacctColumn, _ label: String) throws(FieldError) -> TRESAllocation? {
+            guard let bytes = field(column) else { return nil }
+            guard let value = TRESAllocation.parse(bytes) else {
+                throw FieldError(field: label, reason: "not a TRES list: '\(bytes.string)'")
+            }
+            return value
+        }
+        func size(_ column: SacctColumn, _ label: String, base: Int64) throws(FieldError) -> SlurmSize? {
+            guard let bytes = field(column) else { return nil }
+            guard let value = SlurmValues.size(bytes, baseUnit: base) else {
+                throw FieldError(field: label, reason: "not a size: '\(bytes.string)'")
+            }
+            return value.value
+        }
+
+        self.number = number
+        self.excerpt = line.excerpt()
+        self.rawID = rawID.string
+        self.displayID = displayID.string
+        self.name = text(.jobName)
+        self.cluster = text(.cluster) ?? options.cluster ?? "default"
+        self.user = text(.user); self.group = text(.group); self.account = text(.account)
+        self.partition = text(.partition); self.qos = text(.qos)
+        self.submit = try time(.submit, "Submit")
+        self.eligible = try time(.eligible, "Eligible")
+        self.start = try time(.start, "Start")
+        self.end = try time(.end, "End")
+        let elapsedRaw = try integer(.elapsedRaw, "ElapsedRaw")
+        let elapsed = try duration(.elapsed, "Elapsed").map { ($0 + 500) / 1000 }
+        self.elapsedSeconds = elapsedRaw ?? elapsed
+        self.totalCPUMillis = try duration(.totalCPU, "TotalCPU")
+        let alloc = try tres(.allocTRES, "AllocTRES") ?? TRESAllocation()
+        self.alloc = alloc
+        let ncpus = try integer(.nCPUs, "NCPUS")
+        let allocCPUs = try integer(.allocCPUs, "AllocCPUS")
+        let reqCPUs = try integer(.reqCPUs, "ReqCPUS")
+        self.cpus = alloc.cpu ?? ncpus ?? allocCPUs
+        let nnodes = try integer(.nNodes, "NNodes")
+        let allocNodes = try integer(.allocNodes, "AllocNodes")
+        self.nodes = alloc.nodes ?? nnodes ?? allocNodes
+        let list = field(.nodeList)
+        self.nodeList = list.flatMap { SlurmValues.isSentinel($0) ? nil : $0.string }
+        let requestTRES = try tres(.reqTRES, "ReqTRES")
+        if let reqMem = try size(.reqMem, "ReqMem", base: 1 << 20) {
+            switch reqMem.per {
+            case .cpu: self.requestedMemory = reqMem.bytes * max(1, reqCPUs ?? cpus ?? 1)
+            case .node: self.requestedMemory = reqMem.bytes * max(1, nnodes ?? nodes ?? 1)
+            case nil: self.requestedMemory = reqMem.bytes
+            }
+        } else {
+            self.requestedMemory = requestTRES?.memoryBytes
+        }
+        self.rowPeakMemory = try size(.maxRSS, "MaxRSS", base: 1)?.bytes
+        self.energy = try integer(.consumedEnergyRaw, "ConsumedEnergyRaw")
+        let stateText = text(.state) ?? ""
+        self.rawState = stateText
+        self.state = stateText.isEmpty ? .unknown : JobState(slurmName: stateText)
+        if let bytes = field(.exitCode) {
+            guard let value = SlurmValues.exitCode(bytes) else {
+                throw FieldError(field: "ExitCode", reason: "not code:signal: '\(bytes.string)'")
+            }
+            self.exit = value.value
+        } else {
+            self.exit = nil
+        }
+    }
+
+    func record(site: String, file: String) throws(RecordFailure) -> UsageRecord {
+        // Whether a job ran is decided by its start time, not its state name (§1.7).
+        let started = start != nil
+        var wall: Int64 = 0
+        if let start {
+            if let elapsedSeconds {
+                wall = elapsedSeconds
+            } else if let end {
+                wall = end - start
+            }
+        }
+        if let start, let end, end < start {
+            throw RecordFailure(field: "End", error: .endBeforeStart(start: start, end: end))
+        }
+        let peak = [rowPeakMemory, stepPeakMemory].compactMap { $0 }.max()
+        let jobEnergy = (energy ?? 0) > 0 ? energy : (stepEnergy > 0 ? stepEnergy : alloc.energy)
+        let key = "\(site)/slurm/\(cluster)/\(rawID)/\(submit.map(String.init) ?? "-")"
+        do {
+            return try UsageRecord(
+                site: site, cluster: cluster, source: .slurm, jobID: displayID, localJobID: rawID,
+                naturalKey: key, name: name, user: user, group: group, account: account,
+                partition: partition, qos: qos, nodeCount: Int(nodes ?? 0), nodeList: nodeList,
+                submit: submit, eligible: eligible, start: start, end: end,
+                wallSeconds: started ? wall : 0,
+                cores: Int(cpus ?? 0), gpus: Int(alloc.gpuCount), gpuModel: alloc.gpuModel,
+                memoryAllocated: alloc.memoryBytes, memoryRequested: requestedMemory, memoryUsedPeak: peak,
+                cpuSeconds: totalCPUMillis.map { ($0 + 500) / 1000 }, energyJoules: jobEnergy,
+                billing: alloc.billing, state: state, rawState: rawState,
+                exitCode: exit?.code, exitSignal: exit?.signal,
+                origin: SourcePosition(file: file, line: number))
+        } catch {
+            throw RecordFailure(field: error.field, error: error)
+        }
+    }
+
+    struct RecordFailure: Error, CustomStringConvertible {
+        var field: String?
+        var error: RecordError
+        var description: String { error.description }
+    }
+}
+
+extension RecordError {
+    /// The sacct column a record error points at, for the rejection message.
+    var field: String? {
+        switch self {
+        case .endBeforeStart: "End"
+        case let .negative(what), let .implausible(what, _):
+            switch what {
+            case "cores": "NCPUS"
+            case "wall seconds": "ElapsedRaw"
+            case "GPUs": "AllocTRES"
+            default: nil
+            }
+        case .usageWithoutStart: "Start"
+        case .missingIdentity: "JobID"
+        }
+    }
+}

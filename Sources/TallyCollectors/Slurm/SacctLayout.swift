@@ -1,0 +1,54 @@
+import Foundation
+import TallyCore
+
+/// Where each known column sits in a sacct line, taken from the header or `--fields`.
+struct SacctLayout: Sendable {
+    let names: [String]
+    let kinds: [SacctValueKind]
+    private let positions: [Int?]  // indexed by SacctColumn ordinal
+    /// Columns Tally reads; a repair must place these unambiguously.
+    let usedIndexes: [Int]
+
+    var columnCount: Int { names.count }
+
+    init(names rawNames: [String]) throws(LayoutError) {
+        var names = rawNames.map { $0.trimmingCharacters(in: .whitespaces) }
+        // `sacct --parsable` ends every line with the delimiter: an empty last name.
+        if names.count > 1, names.last == "" { names.removeLast() }
+        guard !names.isEmpty, !names.contains("") else { throw .emptyName }
+        var positions = [Int?](repeating: nil, count: SacctColumn.allCases.count)
+        for (index, name) in names.enumerated() {
+            guard let column = SacctColumn.named(name) else { continue }
+            let ordinal = SacctColumn.allCases.firstIndex(of: column)!
+            if positions[ordinal] == nil { positions[ordinal] = index }
+        }
+        let jobID = SacctColumn.allCases.firstIndex(of: .jobID)!
+        let jobIDRaw = SacctColumn.allCases.firstIndex(of: .jobIDRaw)!
+        guard positions[jobID] != nil || positions[jobIDRaw] != nil else { throw .noJobID }
+        self.names = names
+        self.kinds = names.map(SacctValueKind.of(header:))
+        self.positions = positions
+        self.usedIndexes = positions.compactMap { $0 }.sorted()
+    }
+
+    @inline(__always)
+    func index(of column: SacctColumn) -> Int? {
+        positions[Self.ordinals[column]!]
+    }
+
+    private static let ordinals: [SacctColumn: Int] = Dictionary(
+        uniqueKeysWithValues: SacctColumn.allCases.enumerated().map { ($1, $0) })
+
+    /// A header line: every field a column-like name, and a job id column among them.
+    static func looksLikeHeader(_ fields: [String]) -> Bool {
+        guard fields.contains(where: { SacctColumn.named($0) == .jobID || SacctColumn.named($0) == .jobIDRaw })
+        else { return false }
+        return fields.dropLast(fields.last == "" ? 1 : 0).allSatisfy { name in
+            !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "/" || $0 == ":" }
+        }
+    }
+
+    enum LayoutError: Error {
+        case emptyName, noJobID
+    }
+}

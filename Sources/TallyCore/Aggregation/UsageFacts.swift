@@ -1,0 +1,118 @@
+/// What aggregation needs to know about one job, in integer units.
+public struct UsageFacts: Sendable, Hashable {
+    public var start: Int64?
+    public var wallSeconds: Int64
+    public var end: Int64?
+    public var submit: Int64?
+    public var state: JobState
+    public var cores: Int64
+    public var gpus: Int64
+    public var memoryMiB: Int64
+    public var cpuSeconds: Int64
+
+    public init(start: Int64?, wallSeconds: Int64, end: Int64?, submit: Int64?, state: JobState,
+                cores: Int64, gpus: Int64, memoryMiB: Int64, cpuSeconds: Int64) {
+        self.start = start; self.wallSeconds = wallSeconds; self.end = end; self.submit = submit
+        self.state = state; self.cores = cores; self.gpus = gpus; self.memoryMiB = memoryMiB
+        self.cpuSeconds = cpuSeconds
+    }
+
+    /// The span during which the job held resources: `[start, start + wall)`.
+    ///
+    /// Wall time rather than `end − start` so suspended time is not charged (Slurm's ElapsedRaw)
+    /// and a running job is charged up to the moment the source last saw it.
+    public var usageInterval: Range<Int64>? {
+        guard let start, wallSeconds > 0 else { return nil }
+        return start..<(start + wallSeconds)
+    }
+
+    /// The instant a job is counted at in the `jobs` column: when it ended (or was last seen
+    /// running). Pending jobs are not counted: they have not used anything yet.
+    public var countInstant: Int64? {
+        if state == .pending { return nil }
+        if let end { return end }
+        if let start { return start + wallSeconds }
+        return submit
+    }
+
+    /// This job's share of usage inside `window`, split to the second.
+    ///
+    /// CPU time is spread in proportion to wall time using a cumulative floor, so the shares of
+    /// any partition of time into windows add up to the job's CPU seconds exactly.
+    public func amounts(in window: Range<Int64>) -> UsageAmounts {
+        var result = UsageAmounts()
+        if let instant = countInstant, window.contains(instant) { result.jobs = 1 }
+        guard let interval = usageInterval else { return result }
+        let lower = max(interval.lowerBound, window.lowerBound)
+        let upper = min(interval.upperBound, window.upperBound)
+        guard upper > lower else { return result }
+        let seconds = upper - lower
+        result.wallSeconds = seconds
+        result.coreSeconds = seconds * cores
+        result.gpuSeconds = seconds * gpus
+        result.memoryMiBSeconds = seconds * memoryMiB
+        result.cpuSeconds = cumulativeCPU(at: upper) - cumulativeCPU(at: lower)
+        return result
+    }
+
+    private func cumulativeCPU(at instant: Int64) -> Int64 {
+        guard let interval = usageInterval, cpuSeconds > 0 else { return 0 }
+        let elapsed = Int128(instant - interval.lowerBound)
+        return Int64(Int128(cpuSeconds) * elapsed / Int128(wallSeconds))
+    }
+
+    /// UTC days (as day numbers since the epoch) this job contributes to, counting included.
+    public var touchedDays: ClosedRange<Int64>? {
+        var low: Int64?
+        var high: Int64?
+        if let interval = usageInterval {
+            low = UTCDay.of(interval.lowerBound)
+            high = UTCDay.of(interval.upperBound - 1)
+        }
+        if let instant = countInstant {
+            let day = UTCDay.of(instant)
+            low = min(low ?? day, day)
+            high = max(high ?? day, day)
+        }
+        guard let low, let high else { return nil }
+        return low...high
+    }
+}
+
+/// Summable usage figures, all integers (seconds, MiB-seconds).
+public struct UsageAmounts: Sendable, Hashable, Codable {
+    public var jobs: Int64 = 0
+    public var wallSeconds: Int64 = 0
+    public var coreSeconds: Int64 = 0
+    public var cpuSeconds: Int64 = 0
+    public var gpuSeconds: Int64 = 0
+    public var memoryMiBSeconds: Int64 = 0
+
+    public init() {}
+
+    public init(jobs: Int64, wallSeconds: Int64, coreSeconds: Int64, cpuSeconds: Int64,
+                gpuSeconds: Int64, memoryMiBSeconds: Int64) {
+        self.jobs = jobs; self.wallSeconds = wallSeconds; self.coreSeconds = coreSeconds
+        self.cpuSeconds = cpuSeconds; self.gpuSeconds = gpuSeconds; self.memoryMiBSeconds = memoryMiBSeconds
+    }
+
+    public var isZero: Bool { self == UsageAmounts() }
+
+    public static func += (lhs: inout UsageAmounts, rhs: UsageAmounts) {
+        lhs.jobs += rhs.jobs; lhs.wallSeconds += rhs.wallSeconds; lhs.coreSeconds += rhs.coreSeconds
+        lhs.cpuSeconds += rhs.cpuSeconds; lhs.gpuSeconds += rhs.gpuSeconds
+        lhs.memoryMiBSeconds += rhs.memoryMiBSeconds
+    }
+
+    public static func -= (lhs: inout UsageAmounts, rhs: UsageAmounts) {
+        lhs.jobs -= rhs.jobs; lhs.wallSeconds -= rhs.wallSeconds; lhs.coreSeconds -= rhs.coreSeconds
+        lhs.cpuSeconds -= rhs.cpuSeconds; lhs.gpuSeconds -= rhs.gpuSeconds
+        lhs.memoryMiBSeconds -= rhs.memoryMiBSeconds
+    }
+
+    public static prefix func - (value: UsageAmounts) -> UsageAmounts {
+        var zero = UsageAmounts()
+        zero -= value
+        return zero
+    }
+}

@@ -1,0 +1,39 @@
+
+/// A line the collector could not use, with where it was and why.
+public struct Rejection: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var position: SourcePosition
+    public var field: String?
+    public var reason: String
+    /// The start of the offending line, decoded leniently, for the operator to look at.
+    public var excerpt: String
+
+    public init(position: SourcePosition, field: String?, reason: String, excerpt: String) {
+        self.position = position; self.field = field; self.reason = reason; self.excerpt = excerpt
+    }
+
+    public var description: String {
+        "\(position): " + (field.map { "field \($0): " } ?? "") + reason
+    }
+}
+
+/// Lines passed over on purpose (not errors), counted so nothing disappears unexplained.
+public enum SkipReason: String, Sendable, Hashable, CaseIterable, Codable {
+    case header
+    case blank
+    case stepFolded = "step_folded"
+    case orphanStep = "orphan_step"
+    case pendingArrayRemainder = "pending_array_remainder"
+}
+
+/// What a collector produced from a stretch of input.
+public struct CollectedBatch: Sendable {
+    public var records: [UsageRecord] = []
+    public var rejections: [Rejection] = []
+    public var skipped: [SkipReason: Int] = [:]
+    public var linesRead = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { records.isEmpty && rejections.isEmpty && skipped.isEmpty && linesRead == 0 }
+}
+

@@ -1,0 +1,106 @@
+import TallyCore
+
+/// A place usage records live: the seam between ingest, reports and (later) the server.
+public protocol UsageStore: Sendable {
+    /// Registers one pass over one input and returns its handle.
+    func beginIngest(format: SourceFormat, path: String) async throws -> IngestRun
+    /// Upserts a batch's records, keeps its rejected lines, and updates rollups, atomically.
+    func write(_ batch: CollectedBatch, in run: IngestRun) async throws -> BatchOutcome
+    /// Closes the pass with its totals.
+    func finishIngest(_ run: IngestRun, totals: IngestTotals, status: IngestRun.Status) async throws
+    func report(_ query: ReportQuery) async throws -> Report
+    func jobs(_ query: JobQuery) async throws -> [UsageRecord]
+    func status() async throws -> StoreStatus
+}
+
+public struct IngestRun: Sendable, Hashable {
+    public enum Status: String, Sendable { case running, finished, failed }
+    public let id: Int64
+    public let sourceID: Int64
+    public let path: String
+}
+
+/// What happened to each record of a batch.
+public struct BatchOutcome: Sendable, Hashable {
+    /// New natural keys.
+    public var inserted = 0
+    /// Known keys whose content changed (a running job that finished, a corrected line).
+    public var updated = 0
+    /// Known keys with identical content, or an older state than the one stored.
+    public var unchanged = 0
+
+    public init() {}
+}
+
+/// Running totals of one ingest pass.
+public struct IngestTotals: Sendable, Hashable, Codable {
+    public var linesRead = 0
+    public var records = 0
+    public var inserted = 0
+    public var updated = 0
+    public var unchanged = 0
+    public var rejected = 0
+    public var skipped = 0
+
+    public init() {}
+
+    public mutating func add(_ batch: CollectedBatch, _ outcome: BatchOutcome) {
+        linesRead += batch.linesRead
+        records += batch.records.count
+        inserted += outcome.inserted
+        updated += outcome.updated
+        unchanged += outcome.unchanged
+        rejected += batch.rejections.count
+        skipped += batch.skipped.values.reduce(0, +)
+    }
+
+    public static func += (lhs: inout IngestTotals, rhs: IngestTotals) {
+        lhs.linesRead += rhs.linesRead; lhs.records += rhs.records; lhs.inserted += rhs.inserted
+        lhs.updated += rhs.updated; lhs.unchanged += rhs.unchanged; lhs.rejected += rhs.rejected
+        lhs.skipped += rhs.skipped
+    }
+}
+
+/// Which raw records to list.
+public struct JobQuery: Sendable, Hashable {
+    public var window: Range<Int64>?
+    public var filters: [ReportDimension: Set<String>]
+    public var jobID: String?
+    public var limit: Int?
+
+    public init(window: Range<Int64>? = nil, filters: [ReportDimension: Set<String>] = [:], jobID: String? = nil,
+                limit: Int? = nil) {
+        self.window = window; self.filters = filters; self.jobID = jobID; self.limit = limit
+    }
+}
+
+/// What the store holds and how it got there.
+public struct StoreStatus: Sendable, Hashable {
+    public struct Source: Sendable, Hashable {
+        public var format: String
+        public var path: String
+        public var firstSeen: Int64
+        public var lastSeen: Int64
+        public var runs: Int64
+        public var totals: IngestTotals
+    }
+
+    public var records: Int64
+    public var recordsByState: [(state: String, count: Int64)]
+    public var sources: [Source]
+    /// Earliest start and latest end of any usage held.
+    public var coverage: Range<Int64>?
+    public var rejectedLines: Int64
+    public var recentRejections: [Rejection]
+
+    public static func == (lhs: StoreStatus, rhs: StoreStatus) -> Bool {
+        lhs.records == rhs.records && lhs.sources == rhs.sources && lhs.coverage == rhs.coverage
+            && lhs.rejectedLines == rhs.rejectedLines && lhs.recentRejections == rhs.recentRejections
+            && lhs.recordsByState.map(\.state) == rhs.recordsByState.map(\.state)
+            && lhs.recordsByState.map(\.count) == rhs.recordsByState.map(\.count)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(records); hasher.combine(rejectedLines)
+    }
+}

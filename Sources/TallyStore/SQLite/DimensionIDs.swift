@@ -1,0 +1,89 @@
+import GRDB
+import TallyCore
+
+/// The dimension ids of one record or rollup row, in `DimensionColumn.all` order.
+struct DimensionIDs: Hashable, Sendable {
+    var site: Int64 = 0, cluster: Int64 = 0, account: Int64 = 0, group: Int64 = 0, user: Int64 = 0
+    var partition: Int64 = 0, qos: Int64 = 0, state: Int64 = 0, gpuModel: Int64 = 0
+
+    subscript(index: Int) -> Int64 {
+        get {
+            switch index {
+            case 0: site
+            case 1: cluster
+            case 2: account
+            case 3: group
+            case 4: user
+            case 5: partition
+            case 6: qos
+            case 7: state
+            default: gpuModel
+            }
+        }
+        set {
+            switch index {
+            case 0: site = newValue
+            case 1: cluster = newValue
+            case 2: account = newValue
+            case 3: group = newValue
+            case 4: user = newValue
+            case 5: partition = newValue
+            case 6: qos = newValue
+            case 7: state = newValue
+            default: gpuModel = newValue
+            }
+        }
+    }
+
+    static let count = 9
+}
+
+/// Maps dimension values to small integer ids and back, cached in memory.
+struct DimensionDictionary: Sendable {
+    private struct Key: Hashable, Sendable { var kind: Int64; var value: String }
+    private var ids: [Key: Int64] = [:]
+    private var values: [Int64: String] = [0: ""]
+
+    /// Loads every known value (dimensions are small: users, accounts, partitions…).
+    mutating func load(_ db: Database) throws {
+        ids.removeAll()
+        values = [0: ""]
+        let rows = try Row.fetchCursor(db, sql: "SELECT id, kind, value FROM dim")
+        while let row = try rows.next() {
+            let id: Int64 = row[0]
+            let value: String = row[2]
+            ids[Key(kind: row[1], value: value)] = id
+            values[id] = value
+        }
+    }
+
+    /// The id of `value`, inserting it on first sight. Empty and nil map to 0.
+    mutating func id(_ dimension: ReportDimension, _ value: String?, _ db: Database) throws -> Int64 {
+        guard let value, !value.isEmpty else { return 0 }
+        let key = Key(kind: DimensionColumn.kind(dimension), value: value)
+        if let id = ids[key] { return id }
+        try db.execute(sql: "INSERT INTO dim (kind, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                       arguments: [key.kind, value])
+        let id = try Int64.fetchOne(db, sql: "SELECT id FROM dim WHERE kind = ? AND value = ?",
+                                    arguments: [key.kind, value])!
+        ids[key] = id
+        values[id] = value
+        return id
+    }
+
+    /// The id of a known value without inserting; nil if never seen.
+    func existingID(_ dimension: ReportDimension, _ value: String) -> Int64? {
+        if value.isEmpty { return 0 }
+        return ids[Key(kind: DimensionColumn.kind(dimension), value: value)]
+    }
+
+    func value(_ id: Int64) -> String { values[id] ?? "" }
+
+    mutating func ids(for record: UsageRecord, _ db: Database) throws -> DimensionIDs {
+        var result = DimensionIDs()
+        for (index, entry) in DimensionColumn.all.enumerated() {
+            result[index] = try id(entry.dimension, entry.dimension.value(of: record), db)
+        }
+        return result
+    }
+}

@@ -1,0 +1,42 @@
+import GRDB
+import TallyCore
+
+extension SQLiteStore {
+    public func status() async throws -> StoreStatus {
+        let dictionary = dimensions
+        return try await queue.read { db in
+            let records = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM job") ?? 0
+            let byState = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM job GROUP BY state ORDER BY 2 DESC")
+                .map { (state: dictionary.value($0[0]), count: $0[1] as Int64) }
+            let sources = try Row.fetchAll(db, sql: """
+                SELECT s.format, s.path, s.first_seen, s.last_seen, COUNT(r.id),
+                       COALESCE(SUM(r.lines_read), 0), COALESCE(SUM(r.records), 0), COALESCE(SUM(r.inserted), 0),
+                       COALESCE(SUM(r.updated), 0), COALESCE(SUM(r.unchanged), 0), COALESCE(SUM(r.rejected), 0),
+                       COALESCE(SUM(r.skipped), 0)
+                FROM source s LEFT JOIN ingest_run r ON r.source_id = s.id
+                GROUP BY s.id ORDER BY s.path
+                """).map { row in
+                var totals = IngestTotals()
+                totals.linesRead = row[5]; totals.records = row[6]; totals.inserted = row[7]
+                totals.updated = row[8]; totals.unchanged = row[9]; totals.rejected = row[10]; totals.skipped = row[11]
+                return StoreStatus.Source(format: row[0], path: row[1], firstSeen: row[2], lastSeen: row[3],
+                                          runs: row[4], totals: totals)
+            }
+            let coverageRow = try Row.fetchOne(db, sql: "SELECT MIN(start), MAX(COALESCE(end_time, start + wall)) FROM job")
+            var coverage: Range<Int64>?
+            if let row = coverageRow, let low: Int64 = row[0], let high: Int64 = row[1], low <= high {
+                coverage = low..<high
+            }
+            let rejected = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rejected_line") ?? 0
+            let recent = try Row.fetchAll(db, sql: """
+                SELECT s.path, r.line, r.field, r.reason, r.excerpt FROM rejected_line r
+                JOIN source s ON s.id = r.source_id ORDER BY r.id DESC LIMIT 10
+                """).reversed().map { row in
+                Rejection(position: SourcePosition(file: row[0], line: row[1]), field: row[2], reason: row[3],
+                          excerpt: row[4])
+            }
+            return StoreStatus(records: records, recordsByState: byState, sources: sources, coverage: coverage,
+                               rejectedLines: rejected, recentRejections: recent)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import GRDB
+import Logging
+import TallyCore
+
+/// The embedded default store: one SQLite file, written through GRDB.
+///
+/// An actor: one writer at a time, with its in-memory dimension dictionary kept consistent with
+/// the file (it is reloaded whenever a write fails and its transaction rolls back).
+public actor SQLiteStore: UsageStore {
+    public nonisolated let path: String
+    let queue: DatabaseQueue
+    var dimensions = DimensionDictionary()
+    let logger: Logger
+
+    public init(path: String, logger: Logger = Logger(label: "tally.store")) throws {
+        self.path = path
+        self.logger = logger
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // DatabaseQueue leaves the rollback journal on; WAL lets reports read during ingest.
+            try db.execute(sql: """
+                PRAGMA journal_mode = WAL;
+                PRAGMA synchronous = NORMAL;
+                PRAGMA cache_size = -65536;
+                PRAGMA temp_store = MEMORY;
+                """)
+        }
+        configuration.busyMode = .timeout(30)
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            try Schema.migrator.migrate(queue)
+            var loaded = DimensionDictionary()
+            try queue.read { db in try loaded.load(db) }
+            dimensions = loaded
+        } catch {
+            throw StoreError.cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    public func beginIngest(format: SourceFormat, path: String) async throws -> IngestRun {
+        let now = Int64(Date().timeIntervalSince1970)
+        return try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO source (format, path, first_seen, last_seen) VALUES (?, ?, ?, ?)
+                ON CONFLICT (format, path) DO UPDATE SET last_seen = excluded.last_seen
+                """, arguments: [format.rawValue, path, now, now])
+            let sourceID = try Int64.fetchOne(db, sql: "SELECT id FROM source WHERE format = ? AND path = ?",
+                                              arguments: [format.rawValue, path])!
+            try db.execute(sql: "INSERT INTO ingest_run (source_id, started_at, status) VALUES (?, ?, 'running')",
+                           arguments: [sourceID, now])
+            return IngestRun(id: db.lastInsertedRowID, sourceID: sourceID, path: path)
+        }
+    }
+
+    public func finishIngest(_ run: IngestRun, totals: IngestTotals, status: IngestRun.Status) async throws {
+        let now = Int64(Date().timeIntervalSince1970)
+        try await queue.write { db in
+            try db.execute(sql: """
+                UPDATE ingest_run SET finished_at = ?, status = ?, lines_read = ?, records = ?, inserted = ?,
+                    updated = ?, unchanged = ?, rejected = ?, skipped = ? WHERE id = ?
+                """, arguments: [now, status.rawValue, totals.linesRead, totals.records, totals.inserted,
+                                 totals.updated, totals.unchanged, totals.rejected, totals.skipped, run.id])
+            try db.execute(sql: "UPDATE source SET last_seen = ? WHERE id = ?", arguments: [now, run.sourceID])
+        }
+    }
+
+    public func write(_ batch: CollectedBatch, in run: IngestRun) async throws -> BatchOutcome {
+        let dictionary = dimensions
+        do {
+            let (outcome, updated) = try await queue.write { db in
+                var writer = try RecordWriter(db: db, dimensions: dictionary, run: run)
+                let outcome = try writer.write(batch)
+                return (outcome, writer.dimensions)
+            }
+            dimensions = updated
+            return outcome
+        } catch {
+            // The transaction rolled back: ids handed out inside it no longer exist.
+            dimensions = try await queue.read { db in
+                var reloaded = DimensionDictionary()
+                try reloaded.load(db)
+                return reloaded
+            }
+            throw error
+        }
+    }
+}
+
+public enum StoreError: Error, CustomStringConvertible {
+    case cannotOpen(path: String, reason: String)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason): "cannot open database \(path): \(reason)"
+        case let .corrupt(what): "database inconsistency: \(what)"
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import GRDB
+
+/// The SQLite schema, as a list of named migrations (GRDB's `DatabaseMigrator`).
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: records, dimensions, rollups, ingest log") { db in
+            // Repeated names (users, accounts, …) are stored once and referred to by id; 0 = none.
+            try db.execute(sql: """
+                CREATE TABLE dim (
+                    id INTEGER PRIMARY KEY,
+                    kind INTEGER NOT NULL,
+                    value TEXT NOT NULL,
+                    UNIQUE (kind, value)
+                );
+                CREATE TABLE source (
+                    id INTEGER PRIMARY KEY,
+                    format TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    first_seen INTEGER NOT NULL,
+                    last_seen INTEGER NOT NULL,
+                    UNIQUE (format, path)
+                );
+                CREATE TABLE ingest_run (
+                    id INTEGER PRIMARY KEY,
+                    source_id INTEGER NOT NULL REFERENCES source(id),
+                    started_at INTEGER NOT NULL,
+                    finished_at INTEGER,
+                    status TEXT NOT NULL,
+                    lines_read INTEGER NOT NULL DEFAULT 0,
+                    records INTEGER NOT NULL DEFAULT 0,
+                    inserted INTEGER NOT NULL DEFAULT 0,
+                    updated INTEGER NOT NULL DEFAULT 0,
+                    unchanged INTEGER NOT NULL DEFAULT 0,
+                    rejected INTEGER NOT NULL DEFAULT 0,
+                    skipped INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE TABLE rejected_line (
+                    id INTEGER PRIMARY KEY,
+                    run_id INTEGER NOT NULL REFERENCES ingest_run(id),
+                    source_id INTEGER NOT NULL REFERENCES source(id),
+                    line INTEGER NOT NULL,
+                    field TEXT,
+                    reason TEXT NOT NULL,
+                    excerpt TEXT NOT NULL
+                );
+                -- One row per job run. id is a 63-bit hash of natural_key (probed on collision), so
+                -- the natural key needs no separate unique index. t0/t1 bound the time a record
+                -- touches (usage and the instant it is counted at); reports find records by t0.
+                CREATE TABLE job (
+                    id INTEGER PRIMARY KEY,
+                    natural_key TEXT NOT NULL,
+                    fingerprint INTEGER NOT NULL,
+                    format INTEGER NOT NULL,
+                    site INTEGER NOT NULL, cluster INTEGER NOT NULL, account INTEGER NOT NULL,
+                    grp INTEGER NOT NULL, usr INTEGER NOT NULL, partition INTEGER NOT NULL,
+                    qos INTEGER NOT NULL, state INTEGER NOT NULL, gpu_model INTEGER NOT NULL,
+                    job_id TEXT NOT NULL, local_job_id TEXT NOT NULL, name TEXT, raw_state TEXT NOT NULL,
+                    submit INTEGER, eligible INTEGER, start INTEGER, end_time INTEGER,
+                    wall INTEGER NOT NULL, cores INTEGER NOT NULL, gpus INTEGER NOT NULL,
+                    nodes INTEGER NOT NULL, node_list TEXT,
+                    mem_alloc INTEGER, mem_req INTEGER, mem_used INTEGER,
+                    cpu INTEGER, energy INTEGER, billing INTEGER,
+                    exit_code INTEGER, exit_signal INTEGER,
+                    source_id INTEGER NOT NULL, line INTEGER NOT NULL,
+                    t0 INTEGER, t1 INTEGER
+                );
+                CREATE INDEX job_t0 ON job (t0);
+                -- Usage per UTC day and combination of dimensions, kept current on every write.
+                CREATE TABLE rollup_day (
+                    day INTEGER NOT NULL,
+                    site INTEGER NOT NULL, cluster INTEGER NOT NULL, account INTEGER NOT NULL,
+                    grp INTEGER NOT NULL, usr INTEGER NOT NULL, partition INTEGER NOT NULL,
+                    qos INTEGER NOT NULL, state INTEGER NOT NULL, gpu_model INTEGER NOT NULL,
+                    jobs INTEGER NOT NULL, wall INTEGER NOT NULL, core INTEGER NOT NULL,
+                    cpu INTEGER NOT NULL, gpu INTEGER NOT NULL, mem INTEGER NOT NULL,
+                    PRIMARY KEY (day, site, cluster, account, grp, usr, partition, qos, state, gpu_model)
+                ) WITHOUT ROWID;
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                """)
+        }
+        return migrator
+    }
+}
+
+/// The dimension columns of `job` and `rollup_day`, in one fixed order.
+enum DimensionColumn {
+    static let all: [(dimension: ReportDimension, column: String)] = [
+        (.site, "site"), (.cluster, "cluster"), (.account, "account"), (.group, "grp"), (.user, "usr"),
+        (.partition, "partition"), (.qos, "qos"), (.state, "state"), (.gpuModel, "gpu_model"),
+    ]
+
+    static func column(_ dimension: ReportDimension) -> String {
+        all.first { $0.dimension == dimension }!.column
+    }
+
+    static func index(_ dimension: ReportDimension) -> Int {
+        all.firstIndex { $0.dimension == dimension }!
+    }
+
+    /// The `dim.kind` code of a dimension.
+    static func kind(_ dimension: ReportDimension) -> Int64 { Int64(index(dimension) + 1) }
+}
+
+import TallyCore

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import TallyApp
+import TallyCollectors
+import TallyCore
+import TallyStore
+
+struct Ingest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read accounting data into the database.",
+        subcommands: [Slurm.self])
+
+    struct Slurm: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "slurm",
+            abstract: "Read `sacct --parsable2` (or --parsable) output.",
+            discussion: """
+                Field order comes from the header line; for --noheader output give the --format list
+                with --fields. Include --duplicates in the sacct call to charge every run of a requeued
+                job. sacct prints times in the zone of the host that ran it: say which with --timezone
+                (default: this machine's zone), or run sacct with SLURM_TIME_FORMAT=%s.
+                Re-reading the same output changes nothing; a running job is replaced when its final
+                line arrives. Bad lines are reported with file and line, stored, and skipped.
+                """)
+
+        @Argument(help: ArgumentHelp("sacct output files, or - for standard input.", valueName: "file"))
+        var files: [String]
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "Site name recorded on every job.")
+        var site: String = ProcessInfo.processInfo.environment["TALLY_SITE"] ?? "local"
+
+        @Option(help: "Cluster name for input without a Cluster column.")
+        var cluster: String?
+
+        @Option(help: ArgumentHelp("IANA zone sacct printed its times in (default: this machine's).", valueName: "zone"))
+        var timezone: String?
+
+        @Option(help: ArgumentHelp("Column names for --noheader input, comma-separated, as given to sacct --format.", valueName: "names"))
+        var fields: String?
+
+        @Option(help: "Field delimiter (sacct --delimiter; default |, or , for a comma-separated header).")
+        var delimiter: String?
+
+        @Flag(help: "Stop at the first rejected line and exit non-zero.")
+        var strict = false
+
+        @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+        var quiet = false
+
+        func validate() throws {
+            if let delimiter, delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one byte") }
+            if let timezone, TimeZone(identifier: timezone) == nil {
+                throw ValidationError("unknown time zone '\(timezone)'")
+            }
+        }
+
+        func run() async throws {
+            let store = try StoreLocation.open(database.db)
+            let options = SacctCollector.Options(
+                site: site, cluster: cluster,
+                timeZone: timezone.flatMap(TimeZone.init(identifier:)) ?? .current,
+                fields: fields.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
+                delimiter: delimiter?.utf8.first)
+            let pipeline = IngestPipeline(store: store, strict: strict)
+            let reporter = ProgressReporter(enabled: !quiet && isTerminal(2))
+            var failures = 0
+            var grand = IngestTotals()
+            for file in files {
+                let collector = SacctCollector(file: file == "-" ? "<stdin>" : file, options: options)
+                let result = try await pipeline.ingest(path: file, collector: collector) { reporter.update($0) }
+                reporter.finish()
+                grand += result.totals
+                if !quiet { printError(IngestSummary.text(result)) }
+                if let failure = result.failure {
+                    printError("error: \(failure)")
+                    failures += 1
+                }
+            }
+            if files.count > 1, !quiet {
+                printError("total: \(grand.records) jobs (\(grand.inserted) new, \(grand.updated) updated, \(grand.unchanged) unchanged), \(grand.rejected) rejected lines")
+            }
+            if failures > 0 { throw ExitCode(2) }
+        }
+    }
+}
+
+/// A single status line on stderr, rewritten in place at most four times a second.
+final class ProgressReporter: @unchecked Sendable {
+    // Touched only from the ingest loop, one call at a time.
+    private let enabled: Bool
+    private var lastPrint = Date.distantPast
+    private var printed = false
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ progress: IngestPipeline.Progress) {
+        guard enabled, Date().timeIntervalSince(lastPrint) >= 0.25 else { return }
+        lastPrint = Date()
+        let rate = progress.elapsed > 0 ? Double(progress.totals.records) / progress.elapsed : 0
+        let line = "\r\(progress.path): \(progress.totals.linesRead) lines, \(progress.totals.records) jobs, \(progress.totals.rejected) rejected, \(Int(rate)) jobs/s\u{1B}[K"
+        FileHandle.standardError.write(Data(line.utf8))
+        printed = true
+    }
+
+    func finish() {
+        if printed { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        printed = false
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import TallyCore
+
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Database file (default: $TALLY_DB, else ./tally.db).", valueName: "path"))
+    var db: String?
+}
+
+struct TimeZoneOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("IANA time zone for dates and periods (default UTC).", valueName: "zone"))
+    var timezone: String?
+
+    func resolve(default fallback: TimeZone = TimeZone(identifier: "UTC")!) throws -> TimeZone {
+        guard let timezone else { return fallback }
+        guard let zone = TimeZone(identifier: timezone) else {
+            throw ValidationError("unknown time zone '\(timezone)' (use an IANA name such as Europe/Berlin)")
+        }
+        return zone
+    }
+}
+
+struct WindowOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Start: 2024-03, 2024-03-01 or 2024-03-01T10:00.", valueName: "date"))
+    var from: String?
+
+    @Option(name: .long, help: ArgumentHelp("End, inclusive for a date (2024-03-31 means through that day), exclusive for a date-time.", valueName: "date"))
+    var to: String?
+
+    func window(_ calendar: PeriodCalendar) throws -> Range<Int64>? {
+        if from == nil, to == nil { return nil }
+        let start: Int64
+        if let from {
+            guard let parsed = calendar.parse(from) else { throw ValidationError("--from: cannot read '\(from)' as a date") }
+            start = parsed
+        } else {
+            start = 0
+        }
+        let end: Int64
+        if let to {
+            guard let parsed = calendar.parseEnd(to) else { throw ValidationError("--to: cannot read '\(to)' as a date") }
+            end = parsed
+        } else {
+            end = Int64(Date().timeIntervalSince1970)
+        }
+        guard start < end else { throw ValidationError("--from must be before --to") }
+        return start..<end
+    }
+}
+
+struct FilterOptions: ParsableArguments {
+    @Option(name: .customLong("where"), help: ArgumentHelp(
+        "Filter: key=value[,value…], repeatable (keys as --by).", valueName: "key=values"))
+    var filters: [String] = []
+
+    func resolve() throws -> [ReportDimension: Set<String>] {
+        var result: [ReportDimension: Set<String>] = [:]
+        for filter in filters {
+            guard let equals = filter.firstIndex(of: "=") else {
+                throw ValidationError("--where '\(filter)': expected key=value")
+            }
+            let key = String(filter[..<equals])
+            guard let dimension = ReportDimension(argument: key) else {
+                throw ValidationError("--where: unknown key '\(key)' (one of \(ReportDimension.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let values = filter[filter.index(after: equals)...].split(separator: ",").map(String.init)
+            result[dimension, default: []].formUnion(values)
+        }
+        return result
+    }
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+extension PeriodKind: ExpressibleByArgument {}
+extension TimeUnit: ExpressibleByArgument {}
+
+/// Writes to standard error, unbuffered.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }

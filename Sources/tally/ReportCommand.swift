@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import TallyApp
+import TallyCore
+
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Usage per period and group: jobs, wall, core, CPU and GPU hours, memory, efficiency.",
+        discussion: """
+            core hours = cores × wall; cpu hours = CPU time used; efficiency = cpu ÷ core hours.
+            Usage is split across periods to the second; jobs are counted in the period they ended.
+            Keys for --by and --where: site, cluster, account, group, user, partition, qos, state,
+            gpu-model. Periods are calendar periods in --timezone (default UTC); weeks are ISO weeks.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var window: WindowOptions
+    @OptionGroup var zone: TimeZoneOption
+    @OptionGroup var filter: FilterOptions
+
+    @Option(help: "Period: day, week, month, quarter, year or total.")
+    var period: PeriodKind = .month
+
+    @Option(help: ArgumentHelp("Group by these keys, comma-separated.", valueName: "keys"))
+    var by: [String] = []
+
+    @Option(help: "Output: table, csv or json.")
+    var format: OutputFormat = .table
+
+    @Option(help: "Time unit for usage columns: hours, minutes or seconds.")
+    var unit: TimeUnit = .hours
+
+    func run() async throws {
+        let timeZone = try zone.resolve()
+        let calendar = PeriodCalendar(timeZone: timeZone)
+        var groupBy: [ReportDimension] = []
+        for name in by.flatMap({ $0.split(separator: ",") }).map(String.init) {
+            guard let dimension = ReportDimension(argument: name) else {
+                throw ValidationError("--by: unknown key '\(name)' (one of \(ReportDimension.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            groupBy.append(dimension)
+        }
+        let query = ReportQuery(window: try window.window(calendar), period: period, groupBy: groupBy,
+                                filters: try filter.resolve(), timeZone: timeZone)
+        let store = try StoreLocation.open(database.db)
+        let report = try await store.report(query)
+        let table = report.table(unit: unit, includeTotal: format == .table && report.rows.count > 1)
+        print(table.render(format), terminator: "")
+        let basis = "\(report.basis.records) jobs ended in \(calendar.format(report.window.lowerBound))..\(calendar.format(report.window.upperBound)) (\(calendar.zoneName)); "
+            + "\(report.basis.sources) sources, \(report.basis.rejectedLines) rejected lines in the database"
+            + (report.basis.rejectedLines > 0 ? " (see tally status)" : "")
+        if format == .table { print("\n" + basis) } else { printError(basis) }
+    }
+}
