@@ -131,7 +131,7 @@ public struct SacctCollector: LineCollector {
             .map { String(decoding: $0, as: UTF8.self) }
         do {
             if SacctLayout.looksLikeHeader(names) {
-                layout = try SacctLayout(names: names)
+                layout = try SacctLayout(names: names, fromHeader: true)
                 headerBytes = Array(line)
                 batch.skipped[.header, default: 0] += 1
                 return
@@ -140,7 +140,7 @@ public struct SacctCollector: LineCollector {
                 throw UnusableInput(position: position(number),
                                     reason: "no sacct header line; for --noheader output pass --fields with the --format list used")
             }
-            layout = try SacctLayout(names: fields)
+            layout = try SacctLayout(names: fields, fromHeader: false)
         } catch let error as UnusableInput {
             throw error
         } catch SacctLayout.LayoutError.noJobID {
@@ -170,7 +170,7 @@ public struct SacctCollector: LineCollector {
     private mutating func assignFields(layout: SacctLayout, line: Bytes) -> Bool {
         let expected = layout.columnCount
         // `--parsable` adds one trailing delimiter.
-        if pieces.count == expected + 1, pieces.last!.isEmpty { pieces.removeLast() }
+        if layout.mayHaveTrailingDelimiter, pieces.count == expected + 1, pieces.last!.isEmpty { pieces.removeLast() }
         if pieces.count == expected {
             ranges.removeAll(keepingCapacity: true)
             ranges.append(contentsOf: pieces)

@@ -11,10 +11,16 @@ struct SacctLayout: Sendable {
 
     var columnCount: Int { names.count }
 
-    init(names rawNames: [String]) throws(LayoutError) {
+    /// Whether lines end with an extra delimiter (`sacct --parsable`): known from a header that
+    /// does; assumed possible when the names came from `--fields`.
+    let mayHaveTrailingDelimiter: Bool
+
+    init(names rawNames: [String], fromHeader: Bool) throws(LayoutError) {
         var names = rawNames.map { $0.trimmingCharacters(in: .whitespaces) }
         // `sacct --parsable` ends every line with the delimiter: an empty last name.
-        if names.count > 1, names.last == "" { names.removeLast() }
+        let trailing = names.count > 1 && names.last == ""
+        if trailing { names.removeLast() }
+        mayHaveTrailingDelimiter = trailing || !fromHeader
         guard !names.isEmpty, !names.contains("") else { throw .emptyName }
         var positions = [Int?](repeating: nil, count: SacctColumn.allCases.count)
         for (index, name) in names.enumerated() {

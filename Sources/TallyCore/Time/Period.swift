@@ -151,7 +151,7 @@ public struct PeriodCalendar: Sendable {
     public func parseEnd(_ text: String) -> Int64? {
         guard let start = parse(text) else { return nil }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if trimmed.contains("T") || trimmed.contains(" ") || Int64(trimmed) != nil { return start }
+        if trimmed.contains("T") || trimmed.contains(" ") || (Int64(trimmed) != nil && trimmed.count > 8) { return start }
         switch trimmed.split(separator: "-").count {
         case 1: return advance(.year, from: start)
         case 2: return advance(.month, from: start)
