@@ -49,7 +49,12 @@ let package = Package(
             ]),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore"]),
         .testTarget(name: "TallyCollectorsTests", dependencies: ["TallyCollectors", "TallyCore"]),
-        .testTarget(name: "TallyStoreTests", dependencies: ["TallyStore", "TallyCollectors", "TallyCore", "TallyApp"]),
+        .testTarget(
+            name: "TallyStoreTests",
+            dependencies: [
+                "TallyStore", "TallyCollectors", "TallyCore", "TallyApp",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import TallyApp
+import TallyCollectors
+@testable import TallyCore
+@testable import TallyStore
+
+@Suite struct StoreBehaviourTests {
+    static let header = "JobID|JobIDRaw|User|Account|Partition|Cluster|Submit|Start|End|ElapsedRaw|TotalCPU|AllocTRES|State"
+
+    static func line(_ id: Int, user: String = "alice", account: String = "proj", start: String, end: String,
+                     elapsed: Int64, state: String = "COMPLETED", cores: Int = 1, cpu: String = "00:00:00") -> String {
+        "\(id)|\(id)|\(user)|\(account)|cpu|c1|2024-01-01T00:00:00|\(start)|\(end)|\(elapsed)|\(cpu)|cpu=\(cores),mem=1G,node=1|\(state)"
+    }
+
+    @Test func ingestingTheSameFileTwiceChangesNothing() async throws {
+        let temporary = try TemporaryStore()
+        let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")
+        let first = try await temporary.ingest(path)
+        let before = try temporary.digest()
+        let second = try await temporary.ingest(path, batchSize: 5)
+        #expect(first.totals.inserted == 28)
+        #expect(second.totals.inserted == 0)
+        #expect(second.totals.updated == 0)
+        #expect(second.totals.unchanged == 28)
+        #expect(try temporary.digest() == before)
+        // The same jobs from another capture of the same cluster (without the requeued run) add nothing.
+        let other = try await temporary.ingest(Fixtures.path("slurm-sandbox/sacct-fields.txt"))
+        #expect(other.totals.inserted == 0)
+        #expect(try temporary.digest() == before)
+        let status = try await temporary.store.status()
+        #expect(status.records == 28)
+        #expect(status.sources.count == 2)
+    }
+
+    @Test func runningJobIsReplacedByItsFinalLine() async throws {
+        let temporary = try TemporaryStore()
+        let running = try temporary.write("running.txt", Self.header + "\n"
+            + Self.line(7, start: "2024-03-01T10:00:00", end: "Unknown", elapsed: 1800, state: "RUNNING", cores: 4) + "\n")
+        let done = try temporary.write("done.txt", Self.header + "\n"
+            + Self.line(7, start: "2024-03-01T10:00:00", end: "2024-03-02T02:00:00", elapsed: 57_600, cores: 4) + "\n")
+        try await temporary.ingest(running)
+        let query = ReportQuery(window: utc("2024-03-01")..<utc("2024-03-03"), period: .day)
+        let provisional = try await temporary.store.report(query)
+        #expect(provisional.total.coreSeconds == 4 * 1800)
+        let replaced = try await temporary.ingest(done)
+        #expect(replaced.totals.updated == 1)
+        let final = try await temporary.store.report(query)
+        #expect(final.rows.map(\.amounts.coreSeconds) == [4 * 50_400, 4 * 7_200])
+        #expect(final.total.jobs == 1)
+        #expect(try await temporary.store.jobs(JobQuery()).map(\.state) == [.completed])
+        // A stale running line read later does not undo the final state.
+        let stale = try await temporary.ingest(running)
+        #expect(stale.totals.unchanged == 1)
+        #expect(try await temporary.store.report(query).rows == final.rows)
+
+        // The database equals one that only ever saw the final line.
+        let fresh = try TemporaryStore()
+        try await fresh.ingest(try fresh.write("done.txt", try String(contentsOfFile: done, encoding: .utf8)))
+        #expect(try await fresh.store.report(query).rows == final.rows)
+    }
+
+    @Test func jobAcrossAMonthBoundaryIsSplitToTheSecond() async throws {
+        let temporary = try TemporaryStore()
+        let path = try temporary.write("split.txt", Self.header + "\n"
+            + Self.line(1, start: "2024-01-31T23:00:00", end: "2024-02-01T01:00:00", elapsed: 7200, cpu: "01:00:00") + "\n")
+        try await temporary.ingest(path)
+        let report = try await temporary.store.report(ReportQuery(
+            window: utc("2024-01-01")..<utc("2024-03-01"), period: .month, groupBy: [.user]))
+        #expect(report.rows.map(\.period.label) == ["2024-01", "2024-02"])
+        #expect(report.rows.map(\.amounts.wallSeconds) == [3600, 3600])
+        #expect(report.rows.map(\.amounts.cpuSeconds) == [1800, 1800])
+        #expect(report.rows.map(\.amounts.jobs) == [0, 1])
+        // In Berlin (UTC+1) the whole job falls in February; no rollup day can answer that alone.
+        let berlin = try await temporary.store.report(ReportQuery(
+            window: nil, period: .month, timeZone: TimeZone(identifier: "Europe/Berlin")!))
+        #expect(berlin.rows.map(\.period.label) == ["2024-02"])
+        #expect(berlin.total.wallSeconds == 7200)
+    }
+
+    @Test func rejectedLinesAreStoredAndCounted() async throws {
+        let temporary = try TemporaryStore()
+        let path = try temporary.write("bad.txt", Self.header + "\n"
+            + Self.line(1, start: "2024-03-01T10:00:00", end: "2024-03-01T11:00:00", elapsed: 3600) + "\n"
+            + "2|2|bob\n"
+            + Self.line(3, start: "2024-03-01T12:00:00", end: "2024-03-01T11:00:00", elapsed: 3600) + "\n"
+            + Self.line(4, start: "2024-03-01T10:00:00", end: "2024-03-01T11:00:00", elapsed: 3600) + "\n")
+        let result = try await temporary.ingest(path)
+        #expect(result.totals.records == 2)
+        #expect(result.totals.rejected == 2)
+        let status = try await temporary.store.status()
+        #expect(status.rejectedLines == 2)
+        #expect(status.recentRejections.map(\.position.line) == [3, 4])
+        #expect(status.recentRejections.allSatisfy { $0.position.file == path })
+        let report = try await temporary.store.report(ReportQuery(period: .total))
+        #expect(report.basis.rejectedLines == 2)
+        #expect(report.basis.records == 2)
+    }
+
+    @Test func filtersAndRoundTrip() async throws {
+        let temporary = try TemporaryStore()
+        let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")
+        try await temporary.ingest(path)
+        let chem = try await temporary.store.report(ReportQuery(period: .total, groupBy: [.user],
+                                                               filters: [.account: ["chem"]]))
+        #expect(chem.rows.map { $0.keys[0] } == ["bob", "carol"])
+        #expect(chem.total.coreSeconds == 98)
+        let failed = try await temporary.store.report(ReportQuery(period: .total, filters: [.state: ["FAILED"]]))
+        #expect(failed.total.jobs == 4)
+        let nobody = try await temporary.store.report(ReportQuery(period: .total, filters: [.user: ["nobody"]]))
+        #expect(nobody.rows.isEmpty)
+
+        // Records come back exactly as collected.
+        var collector = SacctCollector(file: path, options: .init(timeZone: utcZone))
+        var collected: [UsageRecord] = []
+        try await CollectorDriver.run(path: path, collector: &collector) { collected += $0.records }
+        let stored = try await temporary.store.jobs(JobQuery())
+        #expect(stored.count == collected.count)
+        let storedByKey = Dictionary(uniqueKeysWithValues: stored.map { ($0.naturalKey, $0) })
+        for record in collected {
+            #expect(storedByKey[record.naturalKey] == record)
+        }
+        let one = try await temporary.store.jobs(JobQuery(jobID: "14_2"))
+        #expect(one.map(\.localJobID) == ["22"])
+    }
+}
