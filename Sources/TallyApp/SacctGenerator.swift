@@ -19,12 +19,18 @@ public struct SacctGenerator {
     private let users: Int
     private let accounts: Int
     private var nextID = 1_000_000
+    /// Submit times advance through the span as sacct prints jobs: in id (submit) order.
+    private var clock: Int64
+    private let expectedJobs: Int
     public private(set) var jobsWritten = 0
     public private(set) var linesWritten = 0
     /// Seconds since the epoch at which "now" is for running jobs.
     public let captureTime: Int64
 
-    public init(seed: UInt64 = 42, start: Int64 = 1_704_067_200, days: Int = 365, users: Int = 500, accounts: Int = 60) {
+    public init(seed: UInt64 = 42, start: Int64 = 1_704_067_200, days: Int = 365, users: Int = 500, accounts: Int = 60,
+                expectedJobs: Int = 1_000_000) {
+        self.clock = start
+        self.expectedJobs = max(1, expectedJobs)
         rng = seed &* 0x9E37_79B9_7F4A_7C15 | 1
         self.start = start
         self.span = Int64(days) * 86_400
@@ -54,7 +60,8 @@ public struct SacctGenerator {
         let gpus = partition == "gpu" ? [1, 1, 2, 4, 8][below(5)] : 0
         let model = ["a100", "v100", "h100"][below(3)]
         let memoryMiB = cores * (partition == "largemem" ? 16_000 : 4_000)
-        let submit = start + Int64(next() % UInt64(span))
+        clock += Int64(next() % UInt64(max(1, 2 * span / Int64(expectedJobs)) + 1))
+        let submit = min(clock, start + span)
         let wait = Int64(below(3600))
         let wall = Int64([60, 600, 3600, 4 * 3600, 24 * 3600, 72 * 3600][below(6)]) * Int64(1 + below(100)) / 100 + 1
         let stateRoll = below(1000)

@@ -78,9 +78,15 @@ import Testing
         let utc = PeriodCalendar(timeZone: TimeZone(identifier: "UTC")!)
         let plan = ReportPlan(periods: utc.periods(.month, covering: utc.parse("2024-01-01")!..<utc.parse("2024-04-01")!))
         #expect(plan.rawSpans.isEmpty)
-        #expect(plan.dayRuns.count == 3)
-        #expect(plan.period(ofDay: UTCDay.of(utc.parse("2024-02-29")!)) == 1)
-        #expect(plan.period(ofDay: UTCDay.of(utc.parse("2024-04-01")!)) == nil)
+        #expect(plan.dayRuns.isEmpty)
+        #expect(plan.monthRuns.count == 3)
+        #expect(plan.period(ofMonth: UTCMonth.of(day: UTCDay.of(utc.parse("2024-02-29")!))) == 1)
+        #expect(plan.period(ofMonth: UTCMonth.of(day: UTCDay.of(utc.parse("2024-04-01")!))) == nil)
+        // Mid-month window edges: whole days at the edges, whole months between.
+        let partial = ReportPlan(periods: utc.periods(.total, covering: utc.parse("2024-01-20")!..<utc.parse("2024-04-03T06:00")!))
+        #expect(partial.monthRuns.map { $0.end - $0.first } == [2])
+        #expect(partial.dayRuns.map { $0.end - $0.first } == [12, 2])
+        #expect(partial.rawSpans.map(\.range.count) == [6 * 3600])
     }
 
     @Test func periodsThatCutUTCDaysAreComputedFromRawRecords() {

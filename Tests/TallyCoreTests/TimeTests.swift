@@ -11,6 +11,11 @@ import Testing
         #expect(UTCDay.fromCivil(year: 2024, month: 2, day: 29) == 19_782)
         #expect(UTCDay.of(-1) == -1)
         #expect(UTCDay.of(86_399) == 0)
+        for month: Int64 in [-13, -1, 0, 23_639, 24_288, 24_299] {
+            #expect(UTCMonth.of(day: UTCMonth.firstDay(month)) == month)
+            #expect(UTCMonth.of(day: UTCMonth.firstDay(month) - 1) == month - 1)
+        }
+        #expect(UTCMonth.firstDay(2024 * 12 + 1) == UTCDay.fromCivil(year: 2024, month: 2, day: 1))
     }
 
     @Test func localTimesAcrossDaylightSaving() {

@@ -36,7 +36,7 @@ import TallyCollectors
 
     static func makeDataset() async throws -> Dataset {
         let temporary = try TemporaryStore()
-        var generator = SacctGenerator(seed: 7, start: utc("2024-01-01"), days: 60, users: 12, accounts: 4)
+        var generator = SacctGenerator(seed: 7, start: utc("2024-01-01"), days: 60, users: 12, accounts: 4, expectedJobs: 1500)
         var bytes = Array((generator.header + "\n").utf8)
         for _ in 0..<1500 { generator.appendJob(to: &bytes) }
         let path = try temporary.write("generated.txt", String(decoding: bytes, as: UTF8.self))

@@ -44,7 +44,8 @@ public struct LineReader: ~Copyable {
         }
         self.chunkSize = chunkSize
         self.maxLineLength = maxLineLength
-        self.buffer = [UInt8](repeating: 0, count: chunkSize + maxLineLength)
+        // Grows only when a line longer than the spare room arrives (up to `maxLineLength`).
+        self.buffer = [UInt8](repeating: 0, count: chunkSize + 65_536)
     }
 
     deinit {
@@ -55,6 +56,9 @@ public struct LineReader: ~Copyable {
     /// 1; a last line without `\n` is included). Returns false once the input is exhausted.
     public mutating func readChunk(_ body: (Line) throws -> Void) throws -> Bool {
         guard !endOfInput else { return false }
+        if filled == buffer.count {
+            buffer.append(contentsOf: repeatElement(0, count: min(buffer.count, chunkSize + maxLineLength - buffer.count + 1)))
+        }
         let space = buffer.count - filled
         var count: Int
         repeat {

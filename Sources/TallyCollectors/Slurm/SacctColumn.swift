@@ -3,20 +3,33 @@ import TallyCore
 
 /// The sacct columns Tally reads, and the value kind of others it knows, so a line whose free-text
 /// fields hold the delimiter can be put back together (formats-and-policies §1.1: no escaping).
-public enum SacctColumn: String, Sendable, CaseIterable {
-    case jobID = "jobid", jobIDRaw = "jobidraw", jobName = "jobname"
+public enum SacctColumn: Int, Sendable, CaseIterable {
+    case jobID, jobIDRaw, jobName
     case user, group, account, partition, qos, cluster
     case submit, eligible, start, end
-    case elapsed, elapsedRaw = "elapsedraw", totalCPU = "totalcpu"
-    case nCPUs = "ncpus", allocCPUs = "alloccpus", reqCPUs = "reqcpus"
-    case nNodes = "nnodes", allocNodes = "allocnodes", nodeList = "nodelist"
-    case allocTRES = "alloctres", reqTRES = "reqtres", reqMem = "reqmem", maxRSS = "maxrss"
-    case consumedEnergyRaw = "consumedenergyraw"
-    case state, exitCode = "exitcode"
+    case elapsed, elapsedRaw, totalCPU
+    case nCPUs, allocCPUs, reqCPUs
+    case nNodes, allocNodes, nodeList
+    case allocTRES, reqTRES, reqMem, maxRSS
+    case consumedEnergyRaw
+    case state, exitCode
+
+    /// The header name in lower case, as sacct's `--format` takes it.
+    public var headerName: String { Self.names[rawValue] }
+
+    private static let names = [
+        "jobid", "jobidraw", "jobname", "user", "group", "account", "partition", "qos", "cluster",
+        "submit", "eligible", "start", "end", "elapsed", "elapsedraw", "totalcpu", "ncpus", "alloccpus", "reqcpus",
+        "nnodes", "allocnodes", "nodelist", "alloctres", "reqtres", "reqmem", "maxrss", "consumedenergyraw",
+        "state", "exitcode",
+    ]
+
+    private static let byName: [String: SacctColumn] = Dictionary(
+        uniqueKeysWithValues: allCases.map { ($0.headerName, $0) })
 
     /// Case-insensitive lookup of a header name (`AllocTRES`, `alloctres`, `NCPUS`).
     public static func named(_ name: some StringProtocol) -> SacctColumn? {
-        SacctColumn(rawValue: name.lowercased())
+        byName[name.lowercased()]
     }
 }
 

@@ -25,12 +25,10 @@ struct SacctLayout: Sendable {
         var positions = [Int?](repeating: nil, count: SacctColumn.allCases.count)
         for (index, name) in names.enumerated() {
             guard let column = SacctColumn.named(name) else { continue }
-            let ordinal = SacctColumn.allCases.firstIndex(of: column)!
-            if positions[ordinal] == nil { positions[ordinal] = index }
+            if positions[column.rawValue] == nil { positions[column.rawValue] = index }
         }
-        let jobID = SacctColumn.allCases.firstIndex(of: .jobID)!
-        let jobIDRaw = SacctColumn.allCases.firstIndex(of: .jobIDRaw)!
-        guard positions[jobID] != nil || positions[jobIDRaw] != nil else { throw .noJobID }
+        guard positions[SacctColumn.jobID.rawValue] != nil || positions[SacctColumn.jobIDRaw.rawValue] != nil
+        else { throw .noJobID }
         self.names = names
         self.kinds = names.map(SacctValueKind.of(header:))
         self.positions = positions
@@ -39,11 +37,8 @@ struct SacctLayout: Sendable {
 
     @inline(__always)
     func index(of column: SacctColumn) -> Int? {
-        positions[Self.ordinals[column]!]
+        positions[column.rawValue]
     }
-
-    private static let ordinals: [SacctColumn: Int] = Dictionary(
-        uniqueKeysWithValues: SacctColumn.allCases.enumerated().map { ($1, $0) })
 
     /// A header line: every field a column-like name, and a job id column among them.
     static func looksLikeHeader(_ fields: [String]) -> Bool {

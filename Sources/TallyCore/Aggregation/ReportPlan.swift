@@ -1,13 +1,14 @@
-/// Splits a report into what daily rollups can answer and what must be computed from raw records.
+/// Splits a report into what rollups can answer and what must be computed from raw records.
 ///
-/// Rollups are per UTC day. A UTC day that lies wholly inside one period is read from rollups;
-/// the parts of periods that cut a UTC day (a window that starts mid-day, or periods in a zone
-/// other than UTC) are computed from the raw records overlapping them, to the second.
+/// Rollups are per UTC month and per UTC day. A whole UTC month inside one period is read from
+/// monthly rollups, a whole UTC day from daily ones; the parts of periods that cut a UTC day (a
+/// window that starts mid-day, or periods in a zone other than UTC) are computed from the raw
+/// records overlapping them, to the second.
 public struct ReportPlan: Sendable, Hashable {
-    /// Whole UTC days `[firstDay, endDay)` that all belong to `period`.
-    public struct DayRun: Sendable, Hashable {
-        public var firstDay: Int64
-        public var endDay: Int64
+    /// Whole rollup units `[first, end)` (days or months) that all belong to `period`.
+    public struct Run: Sendable, Hashable {
+        public var first: Int64
+        public var end: Int64
         public var period: Int
     }
 
@@ -18,28 +19,40 @@ public struct ReportPlan: Sendable, Hashable {
     }
 
     public let periods: [Period]
-    public let dayRuns: [DayRun]
-    public let rawSpans: [RawSpan]
+    public private(set) var monthRuns: [Run] = []
+    public private(set) var dayRuns: [Run] = []
+    public private(set) var rawSpans: [RawSpan] = []
 
     public init(periods: [Period]) {
         self.periods = periods
-        var runs: [DayRun] = []
-        var spans: [RawSpan] = []
-        for (index, period) in periods.enumerated() {
-            let firstWhole = ceilDiv(period.start, UTCDay.seconds)
-            let endWhole = UTCDay.of(period.end)
-            if firstWhole < endWhole {
-                runs.append(DayRun(firstDay: firstWhole, endDay: endWhole, period: index))
-                let head = period.start..<(firstWhole * UTCDay.seconds)
-                let tail = (endWhole * UTCDay.seconds)..<period.end
-                if !head.isEmpty { spans.append(RawSpan(range: head, period: index)) }
-                if !tail.isEmpty { spans.append(RawSpan(range: tail, period: index)) }
-            } else if period.start < period.end {
-                spans.append(RawSpan(range: period.range, period: index))
+        for (index, period) in periods.enumerated() where period.start < period.end {
+            var firstMonth = UTCMonth.of(day: UTCDay.of(period.start))
+            if UTCMonth.firstDay(firstMonth) * UTCDay.seconds < period.start { firstMonth += 1 }
+            var endMonth = firstMonth
+            while UTCMonth.firstDay(endMonth + 1) * UTCDay.seconds <= period.end { endMonth += 1 }
+            if endMonth > firstMonth {
+                monthRuns.append(Run(first: firstMonth, end: endMonth, period: index))
+                coverWithDays(period.start..<(UTCMonth.firstDay(firstMonth) * UTCDay.seconds), period: index)
+                coverWithDays((UTCMonth.firstDay(endMonth) * UTCDay.seconds)..<period.end, period: index)
+            } else {
+                coverWithDays(period.range, period: index)
             }
         }
-        self.dayRuns = runs
-        self.rawSpans = spans
+    }
+
+    private mutating func coverWithDays(_ segment: Range<Int64>, period: Int) {
+        guard !segment.isEmpty else { return }
+        let firstWhole = ceilDiv(segment.lowerBound, UTCDay.seconds)
+        let endWhole = UTCDay.of(segment.upperBound)
+        if firstWhole < endWhole {
+            dayRuns.append(Run(first: firstWhole, end: endWhole, period: period))
+            let head = segment.lowerBound..<(firstWhole * UTCDay.seconds)
+            let tail = (endWhole * UTCDay.seconds)..<segment.upperBound
+            if !head.isEmpty { rawSpans.append(RawSpan(range: head, period: period)) }
+            if !tail.isEmpty { rawSpans.append(RawSpan(range: tail, period: period)) }
+        } else {
+            rawSpans.append(RawSpan(range: segment, period: period))
+        }
     }
 
     /// Raw spans merged into contiguous ranges, each with the spans it holds: one store query each.
@@ -55,13 +68,19 @@ public struct ReportPlan: Sendable, Hashable {
         return groups
     }
 
-    /// Which period a whole UTC day belongs to, if any.
-    public func period(ofDay day: Int64) -> Int? {
-        var low = 0, high = dayRuns.count - 1
+    /// Which period a whole UTC day read from daily rollups belongs to, if any.
+    public func period(ofDay day: Int64) -> Int? { Self.lookup(day, in: dayRuns) }
+
+    /// Which period a whole UTC month read from monthly rollups belongs to, if any.
+    public func period(ofMonth month: Int64) -> Int? { Self.lookup(month, in: monthRuns) }
+
+    private static func lookup(_ unit: Int64, in runs: [Run]) -> Int? {
+        // Runs are built in period order, and periods do not overlap: sorted by `first`.
+        var low = 0, high = runs.count - 1
         while low <= high {
             let mid = (low + high) / 2
-            let run = dayRuns[mid]
-            if day < run.firstDay { high = mid - 1 } else if day >= run.endDay { low = mid + 1 } else { return run.period }
+            let run = runs[mid]
+            if unit < run.first { high = mid - 1 } else if unit >= run.end { low = mid + 1 } else { return run.period }
         }
         return nil
     }

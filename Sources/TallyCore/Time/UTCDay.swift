@@ -36,3 +36,17 @@ public enum UTCDay {
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
+
+/// Calendar months in UTC numbered `year × 12 + month − 1`, the key of monthly rollups.
+public enum UTCMonth {
+    public static func of(day: Int64) -> Int64 {
+        let civil = UTCDay.toCivil(day)
+        return civil.year * 12 + civil.month - 1
+    }
+
+    /// The UTC day number on which `month` starts.
+    public static func firstDay(_ month: Int64) -> Int64 {
+        let year = month >= 0 ? month / 12 : -((-month + 11) / 12)
+        return UTCDay.fromCivil(year: year, month: month - year * 12 + 1, day: 1)
+    }
+}

@@ -43,11 +43,16 @@ struct DimensionDictionary: Sendable {
     private struct Key: Hashable, Sendable { var kind: Int64; var value: String }
     private var ids: [Key: Int64] = [:]
     private var values: [Int64: String] = [0: ""]
+    /// The previous record's values and ids: consecutive jobs mostly share site, cluster, QOS…
+    private var lastValues = [String](repeating: "", count: DimensionIDs.count)
+    private var lastIDs = DimensionIDs()
 
     /// Loads every known value (dimensions are small: users, accounts, partitions…).
     mutating func load(_ db: Database) throws {
         ids.removeAll()
         values = [0: ""]
+        lastValues = [String](repeating: "", count: DimensionIDs.count)
+        lastIDs = DimensionIDs()
         let rows = try Row.fetchCursor(db, sql: "SELECT id, kind, value FROM dim")
         while let row = try rows.next() {
             let id: Int64 = row[0]
@@ -82,7 +87,14 @@ struct DimensionDictionary: Sendable {
     mutating func ids(for record: UsageRecord, _ db: Database) throws -> DimensionIDs {
         var result = DimensionIDs()
         for (index, entry) in DimensionColumn.all.enumerated() {
-            result[index] = try id(entry.dimension, entry.dimension.value(of: record), db)
+            let value = entry.dimension.value(of: record)
+            if value == lastValues[index] {
+                result[index] = lastIDs[index]
+            } else {
+                result[index] = try id(entry.dimension, value, db)
+                lastValues[index] = value
+                lastIDs[index] = result[index]
+            }
         }
         return result
     }

@@ -12,27 +12,30 @@ struct RecordWriter {
     private let insert: Statement
     private let replace: Statement
     private let lookup: Statement
-    private var rollups: [RollupKey: UsageAmounts] = [:]
+    private var dayRollups: [RollupKey: UsageAmounts] = [:]
+    private var monthRollups: [RollupKey: UsageAmounts] = [:]
     private var minT0 = Int64.max, maxT1 = Int64.min, maxSpan: Int64 = 0
 
     static let columns = """
-        id, natural_key, fingerprint, format, site, cluster, account, grp, usr, partition, qos, state, gpu_model,
+        natural_key, fingerprint, format, site, cluster, account, grp, usr, partition, qos, state, gpu_model,
         job_id, local_job_id, name, raw_state, submit, eligible, start, end_time, wall, cores, gpus, nodes,
         node_list, mem_alloc, mem_req, mem_used, cpu, energy, billing, exit_code, exit_signal, source_id, line,
         t0, t1
         """
-    static let placeholders = Array(repeating: "?", count: 38).joined(separator: ", ")
+    static let placeholders = Array(repeating: "?", count: 37).joined(separator: ", ")
 
     init(db: Database, dimensions: DimensionDictionary, run: IngestRun) throws {
         self.db = db
         self.dimensions = dimensions
         self.run = run
-        insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO job (\(Self.columns)) VALUES (\(Self.placeholders))")
+        insert = try db.cachedStatement(sql: """
+            INSERT INTO job (\(Self.columns)) VALUES (\(Self.placeholders)) ON CONFLICT (natural_key) DO NOTHING
+            """)
         replace = try db.cachedStatement(sql: "INSERT OR REPLACE INTO job (\(Self.columns)) VALUES (\(Self.placeholders))")
         lookup = try db.cachedStatement(sql: """
             SELECT natural_key, fingerprint, state, site, cluster, account, grp, usr, partition, qos, gpu_model,
                    start, wall, end_time, submit, cores, gpus, mem_alloc, cpu
-            FROM job WHERE id = ?
+            FROM job WHERE natural_key = ?
             """)
     }
 
@@ -56,32 +59,26 @@ struct RecordWriter {
         let ids = try dimensions.ids(for: record, db)
         let fingerprint = Self.fingerprint(record)
         let facts = record.usage
-        var id = StableHash.rowID(for: record.naturalKey)
-        for _ in 0..<64 {
-            try bind(insert, id: id, record: record, ids: ids, fingerprint: fingerprint, facts: facts)
-            try step(insert)
-            if sqlite3_changes(db.sqliteConnection) == 1 {
-                outcome.inserted += 1
-                addRollups(facts, ids, sign: 1)
-                return
-            }
-            guard let existing = try fetchExisting(id) else { throw StoreError.corrupt("job \(id) vanished") }
-            if existing.naturalKey != record.naturalKey {
-                id = id == Int64.max ? 1 : id + 1  // a hash collision: probe the next id
-                continue
-            }
-            if existing.fingerprint == fingerprint || record.state.finality < existing.state.finality {
-                outcome.unchanged += 1
-                return
-            }
-            try bind(replace, id: id, record: record, ids: ids, fingerprint: fingerprint, facts: facts)
-            try step(replace)
-            addRollups(existing.facts, existing.ids, sign: -1)
+        try bind(insert, record: record, ids: ids, fingerprint: fingerprint, facts: facts)
+        try step(insert)
+        if sqlite3_changes(db.sqliteConnection) == 1 {
+            outcome.inserted += 1
             addRollups(facts, ids, sign: 1)
-            outcome.updated += 1
             return
         }
-        throw StoreError.corrupt("no free id for \(record.naturalKey) after 64 probes")
+        guard let existing = try fetchExisting(record.naturalKey) else {
+            throw StoreError.corrupt("job \(record.naturalKey) conflicted but cannot be read")
+        }
+        // A stale line (running after completed) never replaces a more final one.
+        if existing.fingerprint == fingerprint || record.state.finality < existing.state.finality {
+            outcome.unchanged += 1
+            return
+        }
+        try bind(replace, record: record, ids: ids, fingerprint: fingerprint, facts: facts)
+        try step(replace)
+        addRollups(existing.facts, existing.ids, sign: -1)
+        addRollups(facts, ids, sign: 1)
+        outcome.updated += 1
     }
 
     // MARK: Rollups
@@ -90,14 +87,12 @@ struct RecordWriter {
         guard let days = facts.touchedDays else { return }
         for day in days {
             let start = UTCDay.start(day)
-            let amounts = facts.amounts(in: start..<(start + UTCDay.seconds))
+            var amounts = facts.amounts(in: start..<(start + UTCDay.seconds))
             if amounts.isZero { continue }
-            let key = RollupKey(day: day, ids: ids)
-            if sign > 0 {
-                rollups[key, default: UsageAmounts()] += amounts
-            } else {
-                rollups[key, default: UsageAmounts()] -= amounts
-            }
+            if sign < 0 { amounts = -amounts }
+            // Day shares of a month add up to the month exactly (the split telescopes).
+            dayRollups[RollupKey(period: day, ids: ids), default: UsageAmounts()] += amounts
+            monthRollups[RollupKey(period: UTCMonth.of(day: day), ids: ids), default: UsageAmounts()] += amounts
         }
         if sign > 0, let span = Self.touchSpan(facts) {
             minT0 = min(minT0, span.lowerBound)
@@ -107,9 +102,14 @@ struct RecordWriter {
     }
 
     private mutating func flushRollups() throws {
+        try flush(&dayRollups, table: "rollup_day", period: "day")
+        try flush(&monthRollups, table: "rollup_month", period: "month")
+    }
+
+    private func flush(_ rollups: inout [RollupKey: UsageAmounts], table: String, period: String) throws {
         guard !rollups.isEmpty else { return }
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO rollup_day (day, site, cluster, account, grp, usr, partition, qos, state, gpu_model,
+            INSERT INTO \(table) (\(period), site, cluster, account, grp, usr, partition, qos, state, gpu_model,
                                     jobs, wall, core, cpu, gpu, mem)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO UPDATE SET jobs = jobs + excluded.jobs, wall = wall + excluded.wall,
@@ -118,9 +118,10 @@ struct RecordWriter {
             """)
         let handle = statement.sqliteStatement
         var sawNegative = false
-        for (key, amounts) in rollups where !amounts.isZero {
+        // In key order, so the upserts walk the table's B-tree forwards.
+        for (key, amounts) in rollups.sorted(by: { $0.key < $1.key }) where !amounts.isZero {
             sqlite3_reset(handle)
-            sqlite3_bind_int64(handle, 1, key.day)
+            sqlite3_bind_int64(handle, 1, key.period)
             for index in 0..<DimensionIDs.count { sqlite3_bind_int64(handle, Int32(index + 2), key.ids[index]) }
             sqlite3_bind_int64(handle, 11, amounts.jobs)
             sqlite3_bind_int64(handle, 12, amounts.wallSeconds)
@@ -129,12 +130,12 @@ struct RecordWriter {
             sqlite3_bind_int64(handle, 15, amounts.gpuSeconds)
             sqlite3_bind_int64(handle, 16, amounts.memoryMiBSeconds)
             try step(statement)
-            if amounts.jobs < 0 || amounts.wallSeconds < 0 { sawNegative = true }
+            if amounts.jobs < 0 || amounts.wallSeconds < 0 || amounts.cpuSeconds < 0 { sawNegative = true }
         }
         rollups.removeAll(keepingCapacity: true)
         if sawNegative {
             try db.execute(sql: """
-                DELETE FROM rollup_day WHERE jobs = 0 AND wall = 0 AND core = 0 AND cpu = 0 AND gpu = 0 AND mem = 0
+                DELETE FROM \(table) WHERE jobs = 0 AND wall = 0 AND core = 0 AND cpu = 0 AND gpu = 0 AND mem = 0
                 """)
         }
     }
@@ -171,10 +172,14 @@ struct RecordWriter {
         var facts: UsageFacts
     }
 
-    private func fetchExisting(_ id: Int64) throws -> Existing? {
+    private func fetchExisting(_ naturalKey: String) throws -> Existing? {
         let handle = lookup.sqliteStatement
         sqlite3_reset(handle)
-        sqlite3_bind_int64(handle, 1, id)
+        var key = naturalKey
+        key.withUTF8 { bytes in
+            _ = sqlite3_bind_text(handle, 1, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                  Int32(bytes.count), SQLITE_TRANSIENT)
+        }
         let code = sqlite3_step(handle)
         guard code == SQLITE_ROW else {
             sqlite3_reset(handle)
@@ -185,7 +190,7 @@ struct RecordWriter {
         func optional(_ column: Int32) -> Int64? {
             sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
         }
-        let key = String(cString: sqlite3_column_text(handle, 0))
+        let storedKey = String(cString: sqlite3_column_text(handle, 0))
         var ids = DimensionIDs()
         ids.state = int(2)
         ids.site = int(3); ids.cluster = int(4); ids.account = int(5); ids.group = int(6); ids.user = int(7)
@@ -194,12 +199,12 @@ struct RecordWriter {
         let facts = UsageFacts(start: optional(11), wallSeconds: int(12), end: optional(13), submit: optional(14),
                                state: state, cores: int(15), gpus: int(16),
                                memoryMiB: (optional(17) ?? 0) / 1_048_576, cpuSeconds: optional(18) ?? 0)
-        let existing = Existing(naturalKey: key, fingerprint: int(1), state: state, ids: ids, facts: facts)
+        let existing = Existing(naturalKey: storedKey, fingerprint: int(1), state: state, ids: ids, facts: facts)
         sqlite3_reset(handle)
         return existing
     }
 
-    private func bind(_ statement: Statement, id: Int64, record: UsageRecord, ids: DimensionIDs,
+    private func bind(_ statement: Statement, record: UsageRecord, ids: DimensionIDs,
                       fingerprint: Int64, facts: UsageFacts) throws {
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
@@ -217,7 +222,7 @@ struct RecordWriter {
                                       Int32(bytes.count), SQLITE_TRANSIENT)
             }
         }
-        int(id); text(record.naturalKey); int(fingerprint); int(Int64(SourceFormat.allCases.firstIndex(of: record.source)!))
+        text(record.naturalKey); int(fingerprint); int(Int64(SourceFormat.allCases.firstIndex(of: record.source)!))
         for column in 0..<DimensionIDs.count { int(ids[column]) }
         text(record.jobID); text(record.localJobID); text(record.name); text(record.rawState)
         int(record.submit); int(record.eligible); int(record.start); int(record.end); int(record.wallSeconds)
@@ -256,9 +261,18 @@ struct RecordWriter {
     }
 }
 
-struct RollupKey: Hashable {
-    var day: Int64
+/// A rollup row's key: a day or month number and the dimension ids.
+struct RollupKey: Hashable, Comparable {
+    var period: Int64
     var ids: DimensionIDs
+
+    static func < (lhs: RollupKey, rhs: RollupKey) -> Bool {
+        if lhs.period != rhs.period { return lhs.period < rhs.period }
+        for index in 0..<DimensionIDs.count where lhs.ids[index] != rhs.ids[index] {
+            return lhs.ids[index] < rhs.ids[index]
+        }
+        return false
+    }
 }
 
 /// SQLite's "copy the bytes now" destructor, which the C macro hides from Swift.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import TallyCore
 
 extension SQLiteStore {
@@ -66,7 +67,8 @@ struct StoreMeta {
     }
 }
 
-/// Answers a report from daily rollups plus exact raw-record splits where periods cut a UTC day.
+/// Answers a report from monthly and daily rollups plus exact raw-record splits where periods
+/// cut a UTC day. Accumulates on integer ids and turns them into names once, at the end.
 struct ReportRunner {
     let db: Database
     let dimensions: DimensionDictionary
@@ -84,33 +86,44 @@ struct ReportRunner {
         }
         let periods = calendar.periods(query.period, covering: window)
         let plan = ReportPlan(periods: periods)
-        var accumulator = ReportAccumulator(periods: periods)
-        let groupIndexes = query.groupBy.map(DimensionColumn.index)
-        let groupColumns = query.groupBy.map(DimensionColumn.column)
+        let grouped = query.groupBy.map(DimensionColumn.index)
+        var cells: [RollupKey: UsageAmounts] = [:]
 
-        if let first = plan.dayRuns.first, let last = plan.dayRuns.last {
-            let filter = DimensionFilter(query.filters, dimensions: dimensions, table: "rollup_day")
-            let selectKeys = groupColumns.map { ", \($0)" }.joined()
-            let sql = """
-                SELECT day\(selectKeys), SUM(jobs), SUM(wall), SUM(core), SUM(cpu), SUM(gpu), SUM(mem)
-                FROM rollup_day WHERE day >= ? AND day < ?\(filter.sql)
-                GROUP BY day\(selectKeys)
-                """
-            var arguments: StatementArguments = [first.firstDay, last.endDay]
+        func key(_ period: Int, _ ids: DimensionIDs) -> RollupKey {
+            var masked = DimensionIDs()
+            for index in grouped { masked[index] = ids[index] }
+            return RollupKey(period: Int64(period), ids: masked)
+        }
+
+        let filter = DimensionFilter(query.filters, dimensions: dimensions, table: "r")
+        for (table, column, runs) in [("rollup_month", "month", plan.monthRuns), ("rollup_day", "day", plan.dayRuns)] {
+            guard let first = runs.first, let last = runs.last else { continue }
+            let statement = try db.makeStatement(sql: """
+                SELECT \(column), site, cluster, account, grp, usr, partition, qos, state, gpu_model,
+                       jobs, wall, core, cpu, gpu, mem
+                FROM \(table) r WHERE \(column) >= ? AND \(column) < ?\(filter.sql)
+                """)
+            var arguments: StatementArguments = [first.first, last.end]
             arguments += filter.arguments
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            let keyCount = groupColumns.count
-            while let row = try rows.next() {
-                let day: Int64 = row[0]
-                guard let period = plan.period(ofDay: day) else { continue }
-                var keys: [String] = []
-                keys.reserveCapacity(keyCount)
-                for index in 0..<keyCount { keys.append(dimensions.value(row[index + 1])) }
-                let base = keyCount + 1
-                let amounts = UsageAmounts(jobs: row[base], wallSeconds: row[base + 1], coreSeconds: row[base + 2],
-                                           cpuSeconds: row[base + 3], gpuSeconds: row[base + 4],
-                                           memoryMiBSeconds: row[base + 5])
-                accumulator.add(period: period, keys: keys, amounts: amounts)
+            try statement.setArguments(arguments)
+            let handle = statement.sqliteStatement
+            defer { sqlite3_reset(handle) }
+            while true {
+                let code = sqlite3_step(handle)
+                if code == SQLITE_DONE { break }
+                guard code == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code),
+                                        message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                let unit = sqlite3_column_int64(handle, 0)
+                guard let period = column == "month" ? plan.period(ofMonth: unit) : plan.period(ofDay: unit) else { continue }
+                var ids = DimensionIDs()
+                for index in grouped { ids[index] = sqlite3_column_int64(handle, Int32(index + 1)) }
+                let amounts = UsageAmounts(
+                    jobs: sqlite3_column_int64(handle, 10), wallSeconds: sqlite3_column_int64(handle, 11),
+                    coreSeconds: sqlite3_column_int64(handle, 12), cpuSeconds: sqlite3_column_int64(handle, 13),
+                    gpuSeconds: sqlite3_column_int64(handle, 14), memoryMiBSeconds: sqlite3_column_int64(handle, 15))
+                cells[RollupKey(period: Int64(period), ids: ids), default: UsageAmounts()] += amounts
             }
         }
 
@@ -118,13 +131,17 @@ struct ReportRunner {
             try JobReader(db: db, dimensions: dimensions).forEachFacts(
                 touching: group.range, filters: query.filters, maxSpan: meta.maxSpan
             ) { facts, ids in
-                let keys = groupIndexes.map { dimensions.value(ids[$0]) }
                 for span in group.spans {
-                    accumulator.add(period: span.period, keys: keys, amounts: facts.amounts(in: span.range))
+                    let amounts = facts.amounts(in: span.range)
+                    if !amounts.isZero { cells[key(span.period, ids), default: UsageAmounts()] += amounts }
                 }
             }
         }
 
+        var accumulator = ReportAccumulator(periods: periods)
+        for (cell, amounts) in cells {
+            accumulator.add(period: Int(cell.period), keys: grouped.map { dimensions.value(cell.ids[$0]) }, amounts: amounts)
+        }
         let rows = accumulator.rows()
         let jobs = rows.reduce(Int64(0)) { $0 + $1.amounts.jobs }
         let basis = ReportBasis(

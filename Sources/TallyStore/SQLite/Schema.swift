@@ -44,12 +44,13 @@ enum Schema {
                     reason TEXT NOT NULL,
                     excerpt TEXT NOT NULL
                 );
-                -- One row per job run. id is a 63-bit hash of natural_key (probed on collision), so
-                -- the natural key needs no separate unique index. t0/t1 bound the time a record
-                -- touches (usage and the instant it is counted at); reports find records by t0.
+                -- One row per job run, unique by natural key. Keys embed the scheduler's job number, so
+                -- new jobs land at the right edge of the key index (cheap even for millions of rows).
+                -- t0/t1 bound the time a record touches (usage and the instant it is counted at);
+                -- reports find records by t0.
                 CREATE TABLE job (
                     id INTEGER PRIMARY KEY,
-                    natural_key TEXT NOT NULL,
+                    natural_key TEXT NOT NULL UNIQUE,
                     fingerprint INTEGER NOT NULL,
                     format INTEGER NOT NULL,
                     site INTEGER NOT NULL, cluster INTEGER NOT NULL, account INTEGER NOT NULL,
@@ -75,6 +76,17 @@ enum Schema {
                     jobs INTEGER NOT NULL, wall INTEGER NOT NULL, core INTEGER NOT NULL,
                     cpu INTEGER NOT NULL, gpu INTEGER NOT NULL, mem INTEGER NOT NULL,
                     PRIMARY KEY (day, site, cluster, account, grp, usr, partition, qos, state, gpu_model)
+                ) WITHOUT ROWID;
+                -- The same per UTC calendar month (month = year * 12 + month - 1), so reports by month,
+                -- quarter or year read a twelfth of the rows.
+                CREATE TABLE rollup_month (
+                    month INTEGER NOT NULL,
+                    site INTEGER NOT NULL, cluster INTEGER NOT NULL, account INTEGER NOT NULL,
+                    grp INTEGER NOT NULL, usr INTEGER NOT NULL, partition INTEGER NOT NULL,
+                    qos INTEGER NOT NULL, state INTEGER NOT NULL, gpu_model INTEGER NOT NULL,
+                    jobs INTEGER NOT NULL, wall INTEGER NOT NULL, core INTEGER NOT NULL,
+                    cpu INTEGER NOT NULL, gpu INTEGER NOT NULL, mem INTEGER NOT NULL,
+                    PRIMARY KEY (month, site, cluster, account, grp, usr, partition, qos, state, gpu_model)
                 ) WITHOUT ROWID;
                 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
                 """)

@@ -1,5 +1,5 @@
 /// FNV-1a, 64-bit: stable across processes and machines (Swift's `Hasher` is seeded per run),
-/// so ids derived from it stay valid in a database file.
+/// so fingerprints stored in a database file stay comparable.
 struct StableHash {
     private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
@@ -20,17 +20,5 @@ struct StableHash {
     @inline(__always)
     mutating func combine(byte: UInt8) {
         value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-    }
-
-    /// A positive 63-bit value, never 0, usable as an SQLite rowid.
-    var rowID: Int64 {
-        let positive = Int64(bitPattern: value & 0x7fff_ffff_ffff_ffff)
-        return positive == 0 ? 1 : positive
-    }
-
-    static func rowID(for key: String) -> Int64 {
-        var hash = StableHash()
-        hash.combine(key)
-        return hash.rowID
     }
 }

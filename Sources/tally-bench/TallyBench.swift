@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import TallyApp
+import TallyCollectors
+import TallyCore
+
+/// `swift run -c release tally-bench`: generates realistic sacct output, then measures parsing,
+/// ingest into SQLite and reporting, with the real `tally` binary for the last two so their peak
+/// RSS is their own.
+@main
+struct TallyBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tally-bench",
+        abstract: "Measure Tally's sacct parse, SQLite ingest and report speed, and peak memory.")
+
+    @Option(help: "Jobs to generate (each with 2–4 step lines).")
+    var jobs = 1_000_000
+
+    @Option(help: "Working directory for the generated file and database.")
+    var workdir = "bench/out"
+
+    @Option(help: "Report repetitions (the median is printed).")
+    var repeats = 5
+
+    @Flag(help: "Reuse an existing generated file of the same size.")
+    var reuse = false
+
+    func run() async throws {
+        try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
+        let input = "\(workdir)/sacct-\(jobs).txt"
+        let database = "\(workdir)/bench-\(jobs).db"
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
+
+        var lines = 0
+        if reuse, let size = try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int, size > 0 {
+            lines = try countLines(input)
+            print("reusing \(input): \(lines) lines")
+        } else {
+            let clock = ContinuousClock.now
+            lines = try generate(to: input)
+            let seconds = (ContinuousClock.now - clock).seconds
+            print("generated \(jobs) jobs, \(lines) lines, \(fileSize(input) >> 20) MiB in \(format(seconds)) s")
+        }
+
+        // Parse only: reader + collector, records discarded.
+        var parsed = 0
+        var rejected = 0
+        let parseClock = ContinuousClock.now
+        var collector = SacctCollector(file: input, options: .init(timeZone: TimeZone(identifier: "UTC")!))
+        try await CollectorDriver.run(path: input, collector: &collector) { batch in
+            parsed += batch.records.count
+            rejected += batch.rejections.count
+        }
+        let parseSeconds = (ContinuousClock.now - parseClock).seconds
+        print("parse only: \(parsed) jobs from \(lines) lines in \(format(parseSeconds)) s = \(Int(Double(lines) / parseSeconds)) lines/s, \(Int(Double(parsed) / parseSeconds)) jobs/s (\(rejected) rejected)")
+
+        let tally = siblingExecutable("tally")
+        try? FileManager.default.removeItem(atPath: database)
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        let ingest = try measure(tally, ["ingest", "slurm", "--quiet", "--timezone", "UTC", "--db", database, input])
+        guard ingest.status == 0 else { throw ValidationError("tally ingest exited \(ingest.status)") }
+        print("ingest: \(parsed) jobs in \(format(ingest.seconds)) s = \(Int(Double(parsed) / ingest.seconds)) jobs/s, peak RSS \(ingest.maxRSSKiB / 1024) MiB, database \(fileSize(database) >> 20) MiB")
+
+        let again = try measure(tally, ["ingest", "slurm", "--quiet", "--timezone", "UTC", "--db", database, input])
+        print("re-ingest (all unchanged): \(format(again.seconds)) s = \(Int(Double(parsed) / again.seconds)) jobs/s, peak RSS \(again.maxRSSKiB / 1024) MiB")
+
+        for arguments in [["--period", "month", "--by", "account,user"], ["--period", "day", "--by", "partition"],
+                          ["--period", "month", "--by", "user", "--timezone", "Europe/Berlin"]] {
+            var times: [Double] = []
+            var peak = 0
+            for _ in 0..<repeats {
+                let result = try measure(tally, ["report", "--db", database, "--format", "csv"] + arguments, discardOutput: true)
+                guard result.status == 0 else { throw ValidationError("tally report exited \(result.status)") }
+                times.append(result.seconds)
+                peak = max(peak, result.maxRSSKiB)
+            }
+            times.sort()
+            print("report \(arguments.joined(separator: " ")): median \(format(times[times.count / 2])) s (min \(format(times[0])), max \(format(times[times.count - 1]))), peak RSS \(peak / 1024) MiB")
+        }
+    }
+
+    private func generate(to path: String) throws -> Int {
+        guard let file = FileHandle(forWritingAtPath: path) ?? {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }() else { throw ValidationError("cannot write \(path)") }
+        defer { try? file.close() }
+        try file.truncate(atOffset: 0)
+        var generator = SacctGenerator(seed: 2024, expectedJobs: jobs)
+        var buffer = Array((generator.header + "\n").utf8)
+        buffer.reserveCapacity(4 << 20)
+        var lines = 1
+        for _ in 0..<jobs {
+            lines += generator.appendJob(to: &buffer)
+            if buffer.count > 4 << 20 {
+                try file.write(contentsOf: buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        try file.write(contentsOf: buffer)
+        return lines
+    }
+
+    private func countLines(_ path: String) throws -> Int {
+        var reader = try LineReader(path: path)
+        var count = 0
+        while try reader.readChunk({ _ in count += 1 }) {}
+        return count
+    }
+}
+
+struct Measurement {
+    var seconds: Double
+    var maxRSSKiB: Int
+    var status: Int32
+}
+
+/// Runs a child to completion; wall time and the child's own peak RSS (from wait4).
+func measure(_ executable: String, _ arguments: [String], discardOutput: Bool = false) throws -> Measurement {
+    var pid: pid_t = 0
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    if discardOutput { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    let clock = ContinuousClock.now
+    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+    guard spawned == 0 else { throw ValidationError("cannot run \(executable): \(String(cString: strerror(spawned)))") }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
+    let seconds = (ContinuousClock.now - clock).seconds
+    let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return Measurement(seconds: seconds, maxRSSKiB: usage.ru_maxrss, status: exit)
+}
+
+func siblingExecutable(_ name: String) -> String {
+    URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        .appendingPathComponent(name).path
+}
+
+func fileSize(_ path: String) -> Int {
+    (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+}
+
+func format(_ seconds: Double) -> String { String(format: "%.3f", seconds) }
+
+extension Duration {
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}
