@@ -25,6 +25,9 @@ struct TallyBench: AsyncParsableCommand {
     @Flag(help: "Reuse an existing generated file of the same size.")
     var reuse = false
 
+    @Flag(help: "Stop after the parse-only measurement (for profiling the parser).")
+    var parseOnly = false
+
     func run() async throws {
         try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
         let input = "\(workdir)/sacct-\(jobs).txt"
@@ -54,6 +57,7 @@ struct TallyBench: AsyncParsableCommand {
         let parseSeconds = (ContinuousClock.now - parseClock).seconds
         print("parse only: \(parsed) jobs from \(lines) lines in \(format(parseSeconds)) s = \(Int(Double(lines) / parseSeconds)) lines/s, \(Int(Double(parsed) / parseSeconds)) jobs/s (\(rejected) rejected)")
 
+        if parseOnly { return }
         let tally = siblingExecutable("tally")
         try? FileManager.default.removeItem(atPath: database)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }

@@ -37,7 +37,7 @@ public struct SacctCollector: LineCollector {
     private var delimiter: UInt8
     private var headerBytes: [UInt8] = []
     private var converter: LocalTimeConverter
-    private var pendingJob: SacctJobRow?
+    private var pendingJob: PendingJob?
     private var heldLine: (bytes: [UInt8], number: Int, parts: Int)?
     private var ranges: [Range<Int>] = []
     private var pieces: [Range<Int>] = []
@@ -156,13 +156,21 @@ public struct SacctCollector: LineCollector {
 
     private mutating func splitPieces(_ line: Bytes) {
         pieces.removeAll(keepingCapacity: true)
+        guard let base = line.baseAddress, !line.isEmpty else {
+            pieces.append(0..<0)
+            return
+        }
+        let delimiter = Int32(self.delimiter)
         var start = 0
-        let delimiter = self.delimiter
-        for index in 0..<line.count where line[index] == delimiter {
+        while start <= line.count {
+            guard start < line.count, let hit = memchr(base + start, delimiter, line.count - start) else {
+                pieces.append(start..<line.count)
+                return
+            }
+            let index = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
             pieces.append(start..<index)
             start = index + 1
         }
-        pieces.append(start..<line.count)
     }
 
     /// Maps pieces onto columns in `ranges`. Extra pieces go into free-text columns; the one
@@ -256,8 +264,9 @@ public struct SacctCollector: LineCollector {
         }
         flushPendingJob(into: &batch)
         do {
-            pendingJob = try SacctJobRow(line: line, number: number, rawID: rawID, displayID: displayID,
-                                         field: field, options: options, converter: &converter)
+            let row = try SacctJobRow(line: line, number: number, rawID: rawID, displayID: displayID,
+                                      field: field, options: options, converter: &converter)
+            pendingJob = PendingJob(record: try row.record(site: options.site, file: file), rawID: row.rawID)
         } catch {
             batch.rejections.append(Rejection(position: position(number), field: error.field,
                                               reason: error.reason, excerpt: line.excerpt()))
@@ -276,7 +285,7 @@ public struct SacctCollector: LineCollector {
                                                   reason: "not a size: '\(bytes.string)'", excerpt: line.excerpt()))
                 return
             }
-            if let value = size.value?.bytes { pendingJob!.stepPeakMemory = max(pendingJob!.stepPeakMemory ?? 0, value) }
+            if let value = size.value?.bytes { pendingJob!.stepPeakMemory = max(pendingJob!.stepPeakMemory, value) }
         }
         if let bytes = field(.consumedEnergyRaw), let energy = SlurmValues.integer(bytes), energy > 0 {
             pendingJob!.stepEnergy += energy
@@ -285,14 +294,12 @@ public struct SacctCollector: LineCollector {
     }
 
     private mutating func flushPendingJob(into batch: inout CollectedBatch) {
-        guard let job = pendingJob else { return }
-        pendingJob = nil
-        do {
-            batch.records.append(try job.record(site: options.site, file: file))
-        } catch {
-            batch.rejections.append(Rejection(position: position(job.number), field: error.field,
-                                              reason: error.description, excerpt: job.excerpt))
-        }
+        guard var job = pendingJob.take() else { return }
+        // Steps add the job's memory high-water mark (largest step MaxRSS, never a sum) and, when
+        // the job row has none, their energy.
+        job.record.foldSteps(memoryPeak: job.stepPeakMemory > 0 ? job.stepPeakMemory : nil,
+                             energy: job.stepEnergy > 0 ? job.stepEnergy : nil)
+        batch.records.append(job.record)
     }
 
     private func rejectShort(_ bytes: [UInt8], number: Int, parts: Int, into batch: inout CollectedBatch) {
@@ -303,4 +310,12 @@ public struct SacctCollector: LineCollector {
     }
 
     private func position(_ number: Int) -> SourcePosition { SourcePosition(file: file, line: number) }
+}
+
+/// A job row already turned into a record, waiting for the step rows that follow it.
+struct PendingJob {
+    var record: UsageRecord
+    let rawID: String
+    var stepPeakMemory: Int64 = 0
+    var stepEnergy: Int64 = 0
 }

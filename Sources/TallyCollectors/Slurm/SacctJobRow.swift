@@ -9,7 +9,6 @@ struct SacctJobRow {
     }
 
     let number: Int
-    let excerpt: String
     let rawID: String
     let displayID: String
     let name: String?
@@ -28,8 +27,6 @@ struct SacctJobRow {
     let state: JobState
     let rawState: String
     let exit: ExitStatus?
-    var stepPeakMemory: Int64?
-    var stepEnergy: Int64 = 0
 
     init(line: Bytes, number: Int, rawID: Bytes, displayID: Bytes, field: (SacctColumn) -> Bytes?,
          options: SacctCollector.Options, converter: inout LocalTimeConverter) throws(FieldError) {
@@ -74,7 +71,6 @@ struct SacctJobRow {
         }
 
         self.number = number
-        self.excerpt = line.excerpt()
         self.rawID = rawID.string
         self.displayID = displayID.string
         self.name = text(.jobName)
@@ -125,7 +121,7 @@ struct SacctJobRow {
         }
     }
 
-    func record(site: String, file: String) throws(RecordFailure) -> UsageRecord {
+    func record(site: String, file: String) throws(FieldError) -> UsageRecord {
         // Whether a job ran is decided by its start time, not its state name (§1.7).
         let started = start != nil
         var wall: Int64 = 0
@@ -137,10 +133,9 @@ struct SacctJobRow {
             }
         }
         if let start, let end, end < start {
-            throw RecordFailure(field: "End", error: .endBeforeStart(start: start, end: end))
+            throw FieldError(field: "End", reason: RecordError.endBeforeStart(start: start, end: end).description)
         }
-        let peak = [rowPeakMemory, stepPeakMemory].compactMap { $0 }.max()
-        let jobEnergy = (energy ?? 0) > 0 ? energy : (stepEnergy > 0 ? stepEnergy : alloc.energy)
+        let jobEnergy = (energy ?? 0) > 0 ? energy : alloc.energy
         let key = "\(site)/slurm/\(cluster)/\(rawID)/\(submit.map(String.init) ?? "-")"
         do {
             return try UsageRecord(
@@ -150,20 +145,14 @@ struct SacctJobRow {
                 submit: submit, eligible: eligible, start: start, end: end,
                 wallSeconds: started ? wall : 0,
                 cores: Int(cpus ?? 0), gpus: Int(alloc.gpuCount), gpuModel: alloc.gpuModel,
-                memoryAllocated: alloc.memoryBytes, memoryRequested: requestedMemory, memoryUsedPeak: peak,
+                memoryAllocated: alloc.memoryBytes, memoryRequested: requestedMemory, memoryUsedPeak: rowPeakMemory,
                 cpuSeconds: totalCPUMillis.map { ($0 + 500) / 1000 }, energyJoules: jobEnergy,
                 billing: alloc.billing, state: state, rawState: rawState,
                 exitCode: exit?.code, exitSignal: exit?.signal,
                 origin: SourcePosition(file: file, line: number))
         } catch {
-            throw RecordFailure(field: error.field, error: error)
+            throw FieldError(field: error.field, reason: error.description)
         }
-    }
-
-    struct RecordFailure: Error, CustomStringConvertible {
-        var field: String?
-        var error: RecordError
-        var description: String { error.description }
     }
 }
 

@@ -20,7 +20,12 @@ public enum JobState: String, Sendable, Hashable, CaseIterable, Codable {
     /// Parses a Slurm state name, short code, or `CANCELLED by <uid>` form.
     public init(slurmName raw: String) {
         let word = raw.firstIndex(of: " ").map { raw[..<$0] } ?? raw[...]
-        switch word.uppercased() {
+        let canonical = word.utf8.allSatisfy { $0 < UInt8(ascii: "a") || $0 > UInt8(ascii: "z") }
+        self.init(canonical: canonical ? String(word) : word.uppercased())
+    }
+
+    private init(canonical word: String) {
+        switch word {
         case "PENDING", "PD", "REQUEUE_HOLD", "REQUEUE_FED", "RH", "RF", "CONFIGURING", "CF": self = .pending
         case "RUNNING", "R", "SIGNALING", "SI", "STAGE_OUT", "SO", "UPDATE_DB", "UD": self = .running
         case "SUSPENDED", "S", "STOPPED", "ST": self = .suspended

@@ -40,10 +40,10 @@ public struct UsageRecord: Sendable, Hashable {
     public let gpuModel: String?
     public let memoryAllocated: Int64?
     public let memoryRequested: Int64?
-    public let memoryUsedPeak: Int64?
+    public private(set) var memoryUsedPeak: Int64?
     /// CPU time actually used (user + system), seconds.
     public let cpuSeconds: Int64?
-    public let energyJoules: Int64?
+    public private(set) var energyJoules: Int64?
     /// Scheduler's billing weight per second of wall time (Slurm AllocTRES `billing`).
     public let billing: Int64?
 
@@ -94,6 +94,13 @@ public struct UsageRecord: Sendable, Hashable {
         self.state = state; self.rawState = rawState ?? state.rawValue.uppercased()
         self.exitCode = exitCode; self.exitSignal = exitSignal
         self.origin = origin
+    }
+
+    /// Adds what a job's step rows tell: a higher memory peak, and energy when the job row had none.
+    /// Both are non-negative, so the record stays valid.
+    public mutating func foldSteps(memoryPeak: Int64?, energy: Int64?) {
+        if let memoryPeak, memoryPeak > (memoryUsedPeak ?? -1) { memoryUsedPeak = memoryPeak }
+        if let energy, energy > 0, (energyJoules ?? 0) == 0 { energyJoules = energy }
     }
 
     /// More than any machine has: a value beyond this is a parse error, not a job.
