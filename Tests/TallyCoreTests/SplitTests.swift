@@ -47,7 +47,22 @@ import Testing
             #expect(total.coreSeconds == 3 * job.wallSeconds)
             #expect(total.gpuSeconds == 2 * job.wallSeconds)
             #expect(total.jobs == 1)
+            #expect(total.coreSecondsWithCPU == total.coreSeconds)
         }
+    }
+
+    @Test func unknownCPUTimeIsNotZeroEfficiency() {
+        var job = facts(start: "2024-05-01T00:00:00", end: "2024-05-01T10:00:00", cores: 2)
+        job.cpuSeconds = nil
+        let amounts = job.amounts(in: 0..<Int64.max)
+        #expect(amounts.coreSeconds == 72_000)
+        #expect(amounts.coreSecondsWithCPU == 0)
+        #expect(Metric.efficiency.value(amounts, unit: .hours) == nil)
+        #expect(Metric.cpuHours.value(amounts, unit: .hours) == nil)
+        var known = amounts
+        known += facts(start: "2024-05-02T00:00:00", end: "2024-05-02T01:00:00", cores: 1, cpu: 1800).amounts(in: 0..<Int64.max)
+        // 50 % over the one job that reported CPU time, not 1800 / 75,600.
+        #expect(Metric.efficiency.value(known, unit: .hours) == 50)
     }
 
     @Test func neverStartedJobCountsButUsesNothing() {

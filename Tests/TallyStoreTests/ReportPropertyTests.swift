@@ -75,8 +75,10 @@ import TallyCollectors
                         amounts.coreSeconds = seconds * Int64(record.cores)
                         amounts.gpuSeconds = seconds * Int64(record.gpus)
                         amounts.memoryMiBSeconds = seconds * ((record.memoryAllocated ?? 0) >> 20)
-                        let cpu = record.cpuSeconds ?? 0
-                        amounts.cpuSeconds = cpu * (high - start) / record.wallSeconds - cpu * (low - start) / record.wallSeconds
+                        if let cpu = record.cpuSeconds {
+                            amounts.cpuSeconds = cpu * (high - start) / record.wallSeconds - cpu * (low - start) / record.wallSeconds
+                            amounts.coreSecondsWithCPU = amounts.coreSeconds
+                        }
                     }
                 }
                 if !amounts.isZero { result["\(period.label)#\(keys)", default: UsageAmounts()] += amounts }

@@ -8,10 +8,11 @@ public struct UsageFacts: Sendable, Hashable {
     public var cores: Int64
     public var gpus: Int64
     public var memoryMiB: Int64
-    public var cpuSeconds: Int64
+    /// CPU time used; nil when the source did not say (then efficiency skips this job).
+    public var cpuSeconds: Int64?
 
     public init(start: Int64?, wallSeconds: Int64, end: Int64?, submit: Int64?, state: JobState,
-                cores: Int64, gpus: Int64, memoryMiB: Int64, cpuSeconds: Int64) {
+                cores: Int64, gpus: Int64, memoryMiB: Int64, cpuSeconds: Int64?) {
         self.start = start; self.wallSeconds = wallSeconds; self.end = end; self.submit = submit
         self.state = state; self.cores = cores; self.gpus = gpus; self.memoryMiB = memoryMiB
         self.cpuSeconds = cpuSeconds
@@ -51,12 +52,15 @@ public struct UsageFacts: Sendable, Hashable {
         result.coreSeconds = seconds * cores
         result.gpuSeconds = seconds * gpus
         result.memoryMiBSeconds = seconds * memoryMiB
-        result.cpuSeconds = cumulativeCPU(at: upper) - cumulativeCPU(at: lower)
+        if cpuSeconds != nil {
+            result.cpuSeconds = cumulativeCPU(at: upper) - cumulativeCPU(at: lower)
+            result.coreSecondsWithCPU = result.coreSeconds
+        }
         return result
     }
 
     private func cumulativeCPU(at instant: Int64) -> Int64 {
-        guard let interval = usageInterval, cpuSeconds > 0 else { return 0 }
+        guard let interval = usageInterval, let cpuSeconds, cpuSeconds > 0 else { return 0 }
         let elapsed = Int128(instant - interval.lowerBound)
         return Int64(Int128(cpuSeconds) * elapsed / Int128(wallSeconds))
     }
@@ -87,13 +91,16 @@ public struct UsageAmounts: Sendable, Hashable, Codable {
     public var cpuSeconds: Int64 = 0
     public var gpuSeconds: Int64 = 0
     public var memoryMiBSeconds: Int64 = 0
+    /// Core seconds of the jobs whose CPU time is known: the denominator of efficiency.
+    public var coreSecondsWithCPU: Int64 = 0
 
     public init() {}
 
     public init(jobs: Int64, wallSeconds: Int64, coreSeconds: Int64, cpuSeconds: Int64,
-                gpuSeconds: Int64, memoryMiBSeconds: Int64) {
+                gpuSeconds: Int64, memoryMiBSeconds: Int64, coreSecondsWithCPU: Int64) {
         self.jobs = jobs; self.wallSeconds = wallSeconds; self.coreSeconds = coreSeconds
         self.cpuSeconds = cpuSeconds; self.gpuSeconds = gpuSeconds; self.memoryMiBSeconds = memoryMiBSeconds
+        self.coreSecondsWithCPU = coreSecondsWithCPU
     }
 
     public var isZero: Bool { self == UsageAmounts() }
@@ -102,12 +109,14 @@ public struct UsageAmounts: Sendable, Hashable, Codable {
         lhs.jobs += rhs.jobs; lhs.wallSeconds += rhs.wallSeconds; lhs.coreSeconds += rhs.coreSeconds
         lhs.cpuSeconds += rhs.cpuSeconds; lhs.gpuSeconds += rhs.gpuSeconds
         lhs.memoryMiBSeconds += rhs.memoryMiBSeconds
+        lhs.coreSecondsWithCPU += rhs.coreSecondsWithCPU
     }
 
     public static func -= (lhs: inout UsageAmounts, rhs: UsageAmounts) {
         lhs.jobs -= rhs.jobs; lhs.wallSeconds -= rhs.wallSeconds; lhs.coreSeconds -= rhs.coreSeconds
         lhs.cpuSeconds -= rhs.cpuSeconds; lhs.gpuSeconds -= rhs.gpuSeconds
         lhs.memoryMiBSeconds -= rhs.memoryMiBSeconds
+        lhs.coreSecondsWithCPU -= rhs.coreSecondsWithCPU
     }
 
     public static prefix func - (value: UsageAmounts) -> UsageAmounts {

@@ -110,7 +110,7 @@ public struct UsageRecord: Sendable, Hashable {
     public var usage: UsageFacts {
         UsageFacts(start: start, wallSeconds: wallSeconds, end: end, submit: submit, state: state,
                    cores: Int64(cores), gpus: Int64(gpus),
-                   memoryMiB: (memoryAllocated ?? 0) / 1_048_576, cpuSeconds: cpuSeconds ?? 0)
+                   memoryMiB: (memoryAllocated ?? 0) / 1_048_576, cpuSeconds: cpuSeconds)
     }
 }
 

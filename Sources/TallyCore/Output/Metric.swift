@@ -23,12 +23,15 @@ public enum Metric: String, Sendable, CaseIterable, Codable {
         case .jobs: return Double(amounts.jobs)
         case .wallHours: return Double(amounts.wallSeconds) / scale
         case .coreHours: return Double(amounts.coreSeconds) / scale
-        case .cpuHours: return Double(amounts.cpuSeconds) / scale
+        case .cpuHours:
+            guard amounts.coreSecondsWithCPU > 0 || amounts.cpuSeconds > 0 else { return nil }
+            return Double(amounts.cpuSeconds) / scale
         case .gpuHours: return Double(amounts.gpuSeconds) / scale
         case .memoryGBHours: return Double(amounts.memoryMiBSeconds) / 1024 / scale
         case .efficiency:
-            guard amounts.coreSeconds > 0 else { return nil }
-            return Double(amounts.cpuSeconds) / Double(amounts.coreSeconds) * 100
+            // Over the jobs whose CPU time is known only: unknown is not zero.
+            guard amounts.coreSecondsWithCPU > 0 else { return nil }
+            return Double(amounts.cpuSeconds) / Double(amounts.coreSecondsWithCPU) * 100
         }
     }
 

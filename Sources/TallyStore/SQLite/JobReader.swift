@@ -32,7 +32,7 @@ struct JobReader {
             let cpu: Int64? = row[16]
             let facts = UsageFacts(start: row[9], wallSeconds: row[10], end: row[11], submit: row[12], state: state,
                                    cores: row[13], gpus: row[14], memoryMiB: (memory ?? 0) / 1_048_576,
-                                   cpuSeconds: cpu ?? 0)
+                                   cpuSeconds: cpu)
             try body(facts, ids)
         }
     }

@@ -110,11 +110,11 @@ struct RecordWriter {
         guard !rollups.isEmpty else { return }
         let statement = try db.cachedStatement(sql: """
             INSERT INTO \(table) (\(period), site, cluster, account, grp, usr, partition, qos, state, gpu_model,
-                                    jobs, wall, core, cpu, gpu, mem)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    jobs, wall, core, cpu, gpu, mem, core_cpu)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO UPDATE SET jobs = jobs + excluded.jobs, wall = wall + excluded.wall,
                 core = core + excluded.core, cpu = cpu + excluded.cpu, gpu = gpu + excluded.gpu,
-                mem = mem + excluded.mem
+                mem = mem + excluded.mem, core_cpu = core_cpu + excluded.core_cpu
             """)
         let handle = statement.sqliteStatement
         var sawNegative = false
@@ -129,13 +129,14 @@ struct RecordWriter {
             sqlite3_bind_int64(handle, 14, amounts.cpuSeconds)
             sqlite3_bind_int64(handle, 15, amounts.gpuSeconds)
             sqlite3_bind_int64(handle, 16, amounts.memoryMiBSeconds)
+            sqlite3_bind_int64(handle, 17, amounts.coreSecondsWithCPU)
             try step(statement)
             if amounts.jobs < 0 || amounts.wallSeconds < 0 || amounts.cpuSeconds < 0 { sawNegative = true }
         }
         rollups.removeAll(keepingCapacity: true)
         if sawNegative {
             try db.execute(sql: """
-                DELETE FROM \(table) WHERE jobs = 0 AND wall = 0 AND core = 0 AND cpu = 0 AND gpu = 0 AND mem = 0
+                DELETE FROM \(table) WHERE jobs = 0 AND wall = 0 AND core = 0 AND cpu = 0 AND gpu = 0 AND mem = 0 AND core_cpu = 0
                 """)
         }
     }
@@ -198,7 +199,7 @@ struct RecordWriter {
         let state = JobState(rawValue: dimensions.value(ids.state)) ?? .unknown
         let facts = UsageFacts(start: optional(11), wallSeconds: int(12), end: optional(13), submit: optional(14),
                                state: state, cores: int(15), gpus: int(16),
-                               memoryMiB: (optional(17) ?? 0) / 1_048_576, cpuSeconds: optional(18) ?? 0)
+                               memoryMiB: (optional(17) ?? 0) / 1_048_576, cpuSeconds: optional(18))
         let existing = Existing(naturalKey: storedKey, fingerprint: int(1), state: state, ids: ids, facts: facts)
         sqlite3_reset(handle)
         return existing

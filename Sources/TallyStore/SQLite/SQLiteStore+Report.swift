@@ -100,7 +100,7 @@ struct ReportRunner {
             guard let first = runs.first, let last = runs.last else { continue }
             let statement = try db.makeStatement(sql: """
                 SELECT \(column), site, cluster, account, grp, usr, partition, qos, state, gpu_model,
-                       jobs, wall, core, cpu, gpu, mem
+                       jobs, wall, core, cpu, gpu, mem, core_cpu
                 FROM \(table) r WHERE \(column) >= ? AND \(column) < ?\(filter.sql)
                 """)
             var arguments: StatementArguments = [first.first, last.end]
@@ -122,7 +122,8 @@ struct ReportRunner {
                 let amounts = UsageAmounts(
                     jobs: sqlite3_column_int64(handle, 10), wallSeconds: sqlite3_column_int64(handle, 11),
                     coreSeconds: sqlite3_column_int64(handle, 12), cpuSeconds: sqlite3_column_int64(handle, 13),
-                    gpuSeconds: sqlite3_column_int64(handle, 14), memoryMiBSeconds: sqlite3_column_int64(handle, 15))
+                    gpuSeconds: sqlite3_column_int64(handle, 14), memoryMiBSeconds: sqlite3_column_int64(handle, 15),
+                    coreSecondsWithCPU: sqlite3_column_int64(handle, 16))
                 cells[RollupKey(period: Int64(period), ids: ids), default: UsageAmounts()] += amounts
             }
         }

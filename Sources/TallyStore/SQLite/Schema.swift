@@ -74,7 +74,7 @@ enum Schema {
                     grp INTEGER NOT NULL, usr INTEGER NOT NULL, partition INTEGER NOT NULL,
                     qos INTEGER NOT NULL, state INTEGER NOT NULL, gpu_model INTEGER NOT NULL,
                     jobs INTEGER NOT NULL, wall INTEGER NOT NULL, core INTEGER NOT NULL,
-                    cpu INTEGER NOT NULL, gpu INTEGER NOT NULL, mem INTEGER NOT NULL,
+                    cpu INTEGER NOT NULL, gpu INTEGER NOT NULL, mem INTEGER NOT NULL, core_cpu INTEGER NOT NULL,
                     PRIMARY KEY (day, site, cluster, account, grp, usr, partition, qos, state, gpu_model)
                 ) WITHOUT ROWID;
                 -- The same per UTC calendar month (month = year * 12 + month - 1), so reports by month,
@@ -85,7 +85,7 @@ enum Schema {
                     grp INTEGER NOT NULL, usr INTEGER NOT NULL, partition INTEGER NOT NULL,
                     qos INTEGER NOT NULL, state INTEGER NOT NULL, gpu_model INTEGER NOT NULL,
                     jobs INTEGER NOT NULL, wall INTEGER NOT NULL, core INTEGER NOT NULL,
-                    cpu INTEGER NOT NULL, gpu INTEGER NOT NULL, mem INTEGER NOT NULL,
+                    cpu INTEGER NOT NULL, gpu INTEGER NOT NULL, mem INTEGER NOT NULL, core_cpu INTEGER NOT NULL,
                     PRIMARY KEY (month, site, cluster, account, grp, usr, partition, qos, state, gpu_model)
                 ) WITHOUT ROWID;
                 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
