@@ -30,7 +30,7 @@ public struct IngestPipeline: Sendable {
     public let rejectionSampleLimit = 20
     let logger: Logger
 
-    public init(store: any UsageStore, batchSize: Int = 16_384, strict: Bool = false,
+    public init(store: any UsageStore, batchSize: Int = 8192, strict: Bool = false,
                 logger: Logger = Logger(label: "tally.ingest")) {
         self.store = store; self.batchSize = batchSize; self.strict = strict; self.logger = logger
     }

@@ -53,6 +53,16 @@ import Testing
         #expect(parsed[1]["hours"] is NSNull)
     }
 
+    @Test func fixedPointFormatting() {
+        #expect(fixedPoint(1.5, places: 2) == "1.50")
+        #expect(fixedPoint(0.005, places: 2) == "0.01")
+        #expect(fixedPoint(-2.25, places: 1) == "-2.3")
+        #expect(fixedPoint(-0.001, places: 2) == "0.00")
+        #expect(fixedPoint(12_345.678, places: 0) == "12346")
+        #expect(fixedPoint(0.07, places: 3) == "0.070")
+        #expect(fixedPoint(Double.nan, places: 2) == "nan")
+    }
+
     @Test func textTableAlignsNumbersRight() {
         let lines = table.renderText().split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines[0].hasPrefix("name"))

@@ -28,10 +28,29 @@ extension Table.Cell {
         switch self {
         case let .text(value): value
         case let .integer(value): String(value)
-        case let .decimal(value, places): String(format: "%.\(places)f", value)
+        case let .decimal(value, places): fixedPoint(value, places: places)
         case .empty: ""
         }
     }
+}
+
+/// `value` with exactly `places` decimals, rounded half away from zero. Integer arithmetic:
+/// `String(format:)` goes through CoreFoundation and dominated large reports.
+public func fixedPoint(_ value: Double, places: Int) -> String {
+    guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
+    var scale: Double = 1
+    for _ in 0..<places { scale *= 10 }
+    let magnitude = (abs(value) * scale).rounded()
+    guard magnitude < 9e18 else { return String(value) }
+    let scaled = UInt64(magnitude)
+    let divisor = UInt64(scale)
+    var text = value < 0 && scaled > 0 ? "-" : ""
+    text += String(scaled / divisor)
+    if places > 0 {
+        let fraction = String(scaled % divisor)
+        text += "." + String(repeating: "0", count: places - fraction.count) + fraction
+    }
+    return text
 }
 
 extension Table {
@@ -87,7 +106,7 @@ extension Table {
                 switch cell {
                 case let .text(value): out += jsonString(value)
                 case let .integer(value): out += String(value)
-                case let .decimal(value, places): out += value.isFinite ? String(format: "%.\(places)f", value) : "null"
+                case let .decimal(value, places): out += value.isFinite ? fixedPoint(value, places: places) : "null"
                 case .empty: out += "null"
                 }
             }

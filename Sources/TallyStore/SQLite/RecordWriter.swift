@@ -41,6 +41,8 @@ struct RecordWriter {
 
     mutating func write(_ batch: CollectedBatch) throws -> BatchOutcome {
         var outcome = BatchOutcome()
+        dayRollups.reserveCapacity(batch.records.count * 2)
+        monthRollups.reserveCapacity(batch.records.count)
         for record in batch.records {
             try upsert(record, &outcome)
         }

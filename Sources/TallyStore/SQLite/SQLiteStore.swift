@@ -22,7 +22,8 @@ public actor SQLiteStore: UsageStore {
             try db.execute(sql: """
                 PRAGMA journal_mode = WAL;
                 PRAGMA synchronous = NORMAL;
-                PRAGMA cache_size = -65536;
+                PRAGMA cache_size = -32768;
+                PRAGMA wal_autocheckpoint = 8192;
                 PRAGMA temp_store = MEMORY;
                 """)
         }
