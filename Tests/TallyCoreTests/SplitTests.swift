@@ -107,14 +107,21 @@ import Testing
     @Test func periodsThatCutUTCDaysAreComputedFromRawRecords() {
         let kolkata = PeriodCalendar(timeZone: TimeZone(identifier: "Asia/Kolkata")!)
         let plan = ReportPlan(periods: kolkata.periods(.month, covering: kolkata.parse("2024-01-01")!..<kolkata.parse("2024-03-01")!))
-        // Each month starts and ends at 18:30 UTC: a head and a tail span each.
+        // Each month starts and ends at 18:30 UTC: read as the UTC month, plus the 5½ hours
+        // before it, minus the 5½ hours before the next.
+        #expect(plan.monthRuns.count == 2)
+        #expect(plan.dayRuns.isEmpty)
         #expect(plan.rawSpans.count == 4)
+        #expect(plan.rawSpans.map(\.sign).sorted() == [-1, -1, 1, 1])
         #expect(plan.rawSpans.allSatisfy { $0.range.count < 86_400 })
         #expect(plan.rawGroups.count == 3)
         let midDay = PeriodCalendar(timeZone: TimeZone(identifier: "UTC")!)
         let window = midDay.parse("2024-01-01T12:00")!..<midDay.parse("2024-01-03")!
         let dayPlan = ReportPlan(periods: midDay.periods(.day, covering: window))
-        #expect(dayPlan.rawSpans.map(\.range) == [window.lowerBound..<midDay.parse("2024-01-02")!])
-        #expect(dayPlan.dayRuns.count == 1)
+        // The first day starts at noon, half a day from a month start: read as the whole UTC day
+        // minus the morning.
+        #expect(dayPlan.rawSpans.map(\.range) == [midDay.parse("2024-01-01")!..<window.lowerBound])
+        #expect(dayPlan.rawSpans.map(\.sign) == [-1])
+        #expect(dayPlan.dayRuns.count == 2)
     }
 }

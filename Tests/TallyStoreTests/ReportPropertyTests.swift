@@ -25,6 +25,9 @@ import TallyCollectors
         Case(zone: "America/New_York", period: .day, by: [.partition, .gpuModel], from: "2024-01-03T07:30", to: "2024-01-09T13:15"),
         Case(zone: "Europe/Berlin", period: .quarter, by: [.state], from: "2023-12-15", to: "2024-03-31"),
         Case(zone: "UTC", period: .total, by: [.cluster, .qos], from: "2024-01-05T12:00:01", to: "2024-02-01"),
+        // Sixty local days: many raw slivers, answered by one sweep over the table.
+        Case(zone: "Asia/Kolkata", period: .day, by: [.account], from: nil, to: nil),
+        Case(zone: "Pacific/Chatham", period: .week, by: [.gpuModel], from: "2024-01-02T03:04:05", to: "2024-02-20T01:00"),
         Case(zone: "Australia/Adelaide", period: .month, by: [.user], from: "2024-01-01", to: "2024-03-31",
              filters: [.partition: ["gpu"], .state: ["COMPLETED", "TIMEOUT"]]),
     ]

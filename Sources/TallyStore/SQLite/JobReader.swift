@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import TallyCore
 
 /// Reads raw job rows back: as usage facts for exact report splits, or as whole records.
@@ -13,27 +14,50 @@ struct JobReader {
          [window.upperBound, window.lowerBound - maxSpan, window.lowerBound])
     }
 
+    /// Usage facts of the records touching `window`, with their dimension ids and touched span.
+    /// `tableScan` reads the table in storage order instead of through the `t0` index: cheaper
+    /// when the window covers most of the data.
     func forEachFacts(touching window: Range<Int64>, filters: [ReportDimension: Set<String>], maxSpan: Int64,
-                      _ body: (UsageFacts, DimensionIDs) throws -> Void) throws {
+                      tableScan: Bool = false,
+                      _ body: (UsageFacts, DimensionIDs, Range<Int64>) throws -> Void) throws {
         let filter = DimensionFilter(filters, dimensions: dimensions, table: "job")
         let (clause, windowArguments) = windowClause(window, maxSpan: maxSpan)
         var arguments = windowArguments
         arguments += filter.arguments
-        let rows = try Row.fetchCursor(db, sql: """
+        let statement = try db.makeStatement(sql: """
             SELECT site, cluster, account, grp, usr, partition, qos, state, gpu_model,
-                   start, wall, end_time, submit, cores, gpus, mem_alloc, cpu
-            FROM job WHERE 1\(clause)\(filter.sql)
-            """, arguments: arguments)
-        while let row = try rows.next() {
+                   start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, t0, t1
+            FROM job\(tableScan ? " NOT INDEXED" : "") WHERE 1\(clause)\(filter.sql)
+            """)
+        try statement.setArguments(arguments)
+        // The C API directly: this scan can cover hundreds of thousands of rows per report.
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        var states: [Int64: JobState] = [:]
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code),
+                                    message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            func optional(_ column: Int32) -> Int64? {
+                sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+            }
             var ids = DimensionIDs()
-            for index in 0..<DimensionIDs.count { ids[index] = row[index] }
-            let state = JobState(rawValue: dimensions.value(ids.state)) ?? .unknown
-            let memory: Int64? = row[15]
-            let cpu: Int64? = row[16]
-            let facts = UsageFacts(start: row[9], wallSeconds: row[10], end: row[11], submit: row[12], state: state,
-                                   cores: row[13], gpus: row[14], memoryMiB: (memory ?? 0) / 1_048_576,
-                                   cpuSeconds: cpu)
-            try body(facts, ids)
+            for index in 0..<DimensionIDs.count { ids[index] = sqlite3_column_int64(handle, Int32(index)) }
+            let state: JobState
+            if let known = states[ids.state] {
+                state = known
+            } else {
+                state = JobState(rawValue: dimensions.value(ids.state)) ?? .unknown
+                states[ids.state] = state
+            }
+            let facts = UsageFacts(start: optional(9), wallSeconds: sqlite3_column_int64(handle, 10), end: optional(11),
+                                   submit: optional(12), state: state, cores: sqlite3_column_int64(handle, 13),
+                                   gpus: sqlite3_column_int64(handle, 14),
+                                   memoryMiB: (optional(15) ?? 0) / 1_048_576, cpuSeconds: optional(16))
+            try body(facts, ids, sqlite3_column_int64(handle, 17)..<sqlite3_column_int64(handle, 18))
         }
     }
 

@@ -128,13 +128,46 @@ struct ReportRunner {
             }
         }
 
-        for group in plan.rawGroups {
+        // Raw slivers: one indexed query per group when there are few; with many (a year of days
+        // in a non-UTC zone) one sweep over the records, each dispatched to the groups it touches,
+        // instead of hundreds of scans that each reach back by the longest job.
+        let allGroups = plan.rawGroups
+        // Each query dispatches only into the groups it was issued for, or a record touching
+        // two groups would be counted by both queries.
+        var sweeps = allGroups.map { [$0] }
+        var tableScan = false
+        if let low = meta.minT0, let high = meta.maxT1, high > low, allGroups.count > 1 {
+            // Estimated by time covered: each per-group query reaches back by the longest span.
+            let perGroup = allGroups.reduce(Int64(0)) { $0 + ($1.range.upperBound - $1.range.lowerBound) + meta.maxSpan }
+            if perGroup > (high - low) / 2 {
+                sweeps = [allGroups]
+                tableScan = true
+            }
+        }
+        for groups in sweeps {
+            let groupStarts = groups.map(\.range.lowerBound)
+            let sweep = groups.first!.range.lowerBound..<groups.last!.range.upperBound
             try JobReader(db: db, dimensions: dimensions).forEachFacts(
-                touching: group.range, filters: query.filters, maxSpan: meta.maxSpan
-            ) { facts, ids in
-                for span in group.spans {
-                    let amounts = facts.amounts(in: span.range)
-                    if !amounts.isZero { cells[key(span.period, ids), default: UsageAmounts()] += amounts }
+                touching: sweep, filters: query.filters, maxSpan: meta.maxSpan, tableScan: tableScan
+            ) { facts, ids, touched in
+                // Groups are sorted and disjoint: start at the last one beginning before `touched` ends.
+                var low = 0, high = groupStarts.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if groupStarts[mid] < touched.upperBound { low = mid + 1 } else { high = mid }
+                }
+                var index = low - 1
+                while index >= 0, groups[index].range.upperBound > touched.lowerBound {
+                    for span in groups[index].spans {
+                        let amounts = facts.amounts(in: span.range)
+                        if amounts.isZero { continue }
+                        if span.sign > 0 {
+                            cells[key(span.period, ids), default: UsageAmounts()] += amounts
+                        } else {
+                            cells[key(span.period, ids), default: UsageAmounts()] -= amounts
+                        }
+                    }
+                    index -= 1
                 }
             }
         }
