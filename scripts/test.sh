@@ -11,8 +11,10 @@ sandbox=../shared/tools/slurm-sandbox.sh
 if [ "${TALLY_SLURM_SANDBOX:-0}" = 1 ]; then
     [ -f "$sandbox" ] || { echo "TALLY_SLURM_SANDBOX=1 but $sandbox is missing" >&2; exit 1; }
     live=$(mktemp -d "${TMPDIR:-/tmp}/tally-live-slurm.XXXXXX")
+    # A fresh cluster every run (the sandbox runs its workload once per state directory).
+    export SLURM_SANDBOX_STATE=$live.state
     # Never leave daemons behind, whatever happens below.
-    trap 'bash "$sandbox" stop >/dev/null 2>&1 || true' EXIT
+    trap 'bash "$sandbox" stop >/dev/null 2>&1 || true; rm -rf "$SLURM_SANDBOX_STATE"' EXIT
     echo "starting a real Slurm in the background (log: $live.log)" >&2
     bash "$sandbox" run "$live" >"$live.log" 2>&1 &
     sandbox_pid=$!
