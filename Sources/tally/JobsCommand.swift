@@ -28,11 +28,60 @@ struct Jobs: AsyncParsableCommand {
         let query = JobQuery(window: try window.window(calendar), filters: try filter.resolve(), jobID: job,
                              limit: limit > 0 ? limit + 1 : nil)
         let store = try StoreLocation.open(database.db)
-        var records = try await store.jobs(query)
-        let truncated = limit > 0 && records.count > limit
-        if truncated { records.removeLast() }
-        print(JobListing.table(records, calendar: calendar).render(format), terminator: "")
-        if truncated { printError("showing the first \(limit) jobs; --limit 0 lists all") }
+        // Rows go out as the store reads them: `--limit 0` over millions of jobs stays small.
+        let listing = StreamingListing(format: format, limit: limit, calendar: calendar)
+        try await store.forEachJob(query) { listing.add($0) }
+        listing.finish()
+        if listing.truncated { printError("showing the first \(limit) jobs; --limit 0 lists all") }
+    }
+}
+
+/// Renders job rows to standard output while the store streams them. Used by one task at a
+/// time (the store's read), hence unchecked.
+final class StreamingListing: @unchecked Sendable {
+    private var writer: TableWriter
+    private let output = BufferedOutput()
+    private let limit: Int
+    private let calendar: PeriodCalendar
+    private var count = 0
+    private(set) var truncated = false
+
+    init(format: OutputFormat, limit: Int, calendar: PeriodCalendar) {
+        self.limit = limit
+        self.calendar = calendar
+        let output = self.output
+        writer = TableWriter(columns: JobListing.columns, numericColumns: JobListing.numericColumns,
+                             format: format) { output.write($0) }
+    }
+
+    func add(_ record: UsageRecord) {
+        count += 1
+        if limit > 0, count > limit {
+            truncated = true
+            return
+        }
+        writer.append(JobListing.row(record, calendar: calendar))
+    }
+
+    func finish() {
+        writer.finish()
+        output.flush()
+    }
+}
+
+/// Standard output in 64 KiB writes.
+final class BufferedOutput: @unchecked Sendable {
+    private var buffer: [UInt8] = []
+
+    func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 65_536 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
     }
 }
 

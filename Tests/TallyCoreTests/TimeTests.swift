@@ -69,6 +69,14 @@ import Testing
         #expect(utc.parse("yesterday") == nil)
     }
 
+    @Test func dateTimesPrintInTheCalendarsZone() {
+        #expect(utc.formatDateTime(1_709_287_230) == "2024-03-01T10:00:30")
+        let berlin = PeriodCalendar(timeZone: TimeZone(identifier: "Europe/Berlin")!)
+        #expect(berlin.formatDateTime(1_709_287_230) == "2024-03-01T11:00:30")
+        #expect(berlin.formatDateTime(1_719_835_200) == "2024-07-01T14:00:00")
+        #expect(utc.formatDateTime(-1) == "1969-12-31T23:59:59")
+    }
+
     @Test func periodsFollowTheReportZone() throws {
         let berlin = PeriodCalendar(timeZone: TimeZone(identifier: "Europe/Berlin")!)
         let from = try #require(berlin.parse("2024-03-01"))

@@ -24,7 +24,7 @@ public enum OutputFormat: String, Sendable, CaseIterable, Codable {
 }
 
 extension Table.Cell {
-    var plain: String {
+    public var plain: String {
         switch self {
         case let .text(value): value
         case let .integer(value): String(value)
@@ -55,52 +55,51 @@ public func fixedPoint(_ value: Double, places: Int) -> String {
 
 extension Table {
     public func render(_ format: OutputFormat) -> String {
-        switch format {
-        case .table: renderText()
-        case .csv: renderCSV()
-        case .json: renderJSON()
-        }
+        var out = ""
+        var writer = TableWriter(columns: columns, numericColumns: numericColumns, format: format,
+                                 bufferedRows: Int.max) { out += $0 }
+        for row in rows { writer.append(row) }
+        writer.finish()
+        return out
     }
 
     /// Columns padded to their widest cell, numbers right-aligned.
-    public func renderText() -> String {
-        let texts = rows.map { $0.map(\.plain) }
-        var widths = columns.map(\.count)
-        for row in texts {
-            for (index, cell) in row.enumerated() where index < widths.count {
-                widths[index] = max(widths[index], cell.count)
-            }
-        }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { index, cell in
-                let pad = String(repeating: " ", count: max(0, widths[index] - cell.count))
-                return numericColumns.contains(index) ? pad + cell : cell + pad
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
-        }
-        var out = line(columns) + "\n"
-        out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
-        for row in texts { out += line(row) + "\n" }
-        return out
-    }
+    public func renderText() -> String { render(.table) }
 
     /// RFC 4180: fields with commas, quotes or line breaks are quoted, quotes doubled.
-    public func renderCSV() -> String {
-        func field(_ text: String) -> String {
-            if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-                return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            }
-            return text
-        }
-        var out = columns.map(field).joined(separator: ",") + "\n"
-        for row in rows { out += row.map { field($0.plain) }.joined(separator: ",") + "\n" }
-        return out
-    }
+    public func renderCSV() -> String { render(.csv) }
 
     /// An array of objects, one per row, keyed by column name; numbers stay numbers.
-    public func renderJSON() -> String {
-        var out = "["
-        for (rowIndex, row) in rows.enumerated() {
-            out += rowIndex == 0 ? "\n  {" : ",\n  {"
+    public func renderJSON() -> String { render(.json) }
+}
+
+/// Writes rows as they come, so a listing of millions of jobs never sits in memory. A terminal
+/// table needs column widths: it holds the first `bufferedRows` rows to size them, then streams
+/// (a later, wider cell just runs over).
+public struct TableWriter {
+    public let columns: [String]
+    public let numericColumns: Set<Int>
+    public let format: OutputFormat
+    private let bufferedRows: Int
+    private let write: (String) -> Void
+    private var pending: [[String]] = []
+    private var widths: [Int]?
+    private var rowsWritten = 0
+
+    public init(columns: [String], numericColumns: Set<Int>, format: OutputFormat, bufferedRows: Int = 1000,
+                write: @escaping (String) -> Void) {
+        self.columns = columns; self.numericColumns = numericColumns; self.format = format
+        self.bufferedRows = bufferedRows; self.write = write
+        if format == .csv { write(columns.map(Self.csvField).joined(separator: ",") + "\n") }
+        if format == .json { write("[") }
+    }
+
+    public mutating func append(_ row: [Table.Cell]) {
+        switch format {
+        case .csv:
+            write(row.map { Self.csvField($0.plain) }.joined(separator: ",") + "\n")
+        case .json:
+            var out = rowsWritten == 0 ? "\n  {" : ",\n  {"
             for (index, cell) in row.enumerated() {
                 out += (index == 0 ? "" : ", ") + jsonString(columns[index]) + ": "
                 switch cell {
@@ -110,9 +109,57 @@ extension Table {
                 case .empty: out += "null"
                 }
             }
-            out += "}"
+            write(out + "}")
+        case .table:
+            let texts = row.map(\.plain)
+            if let widths {
+                write(line(texts, widths))
+            } else {
+                pending.append(texts)
+                if pending.count >= bufferedRows { flushPending() }
+            }
         }
-        return out + (rows.isEmpty ? "]\n" : "\n]\n")
+        rowsWritten += 1
+    }
+
+    public mutating func finish() {
+        switch format {
+        case .csv: break
+        case .json: write(rowsWritten == 0 ? "]\n" : "\n]\n")
+        case .table: if widths == nil { flushPending() }
+        }
+    }
+
+    private mutating func flushPending() {
+        var widths = columns.map(\.count)
+        for row in pending {
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
+        }
+        self.widths = widths
+        write(line(columns, widths))
+        write(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n")
+        for row in pending { write(line(row, widths)) }
+        pending = []
+    }
+
+    private func line(_ cells: [String], _ widths: [Int]) -> String {
+        var out = ""
+        for (index, cell) in cells.enumerated() {
+            let pad = String(repeating: " ", count: max(0, (index < widths.count ? widths[index] : 0) - cell.count))
+            if index > 0 { out += "  " }
+            out += numericColumns.contains(index) ? pad + cell : cell + pad
+        }
+        while out.last == " " { out.removeLast() }
+        return out + "\n"
+    }
+
+    static func csvField(_ text: String) -> String {
+        if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return text
     }
 }
 

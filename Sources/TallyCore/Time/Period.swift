@@ -114,12 +114,15 @@ public struct PeriodCalendar: Sendable {
         return date + String(format: "T%02d:%02d:%02d", parts.hour!, parts.minute!, parts.second!)
     }
 
-    /// `2024-03-01T10:00:00` in this calendar's zone, always with the time.
+    /// `2024-03-01T10:00:00` in this calendar's zone, always with the time. Offset plus civil
+    /// arithmetic: listings format millions of these.
     public func formatDateTime(_ instant: Int64) -> String {
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second],
-                                            from: Date(timeIntervalSince1970: Double(instant)))
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.year!, parts.month!, parts.day!,
-                      parts.hour!, parts.minute!, parts.second!)
+        let local = instant + Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(instant))))
+        let day = UTCDay.of(local)
+        let (year, month, dayOfMonth) = UTCDay.toCivil(day)
+        let seconds = local - day * UTCDay.seconds
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(year)-\(two(month))-\(two(dayOfMonth))T\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))"
     }
 
     /// Parses `2024-03`, `2024-03-01`, `2024-03-01T10:00[:00]` (or with a space) in this zone.
