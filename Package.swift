@@ -47,12 +47,13 @@ let package = Package(
                 "TallyApp", "TallyCore", "TallyCollectors", "TallyStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .target(name: "TallyTestSupport", path: "Tests/TallyTestSupport"),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore"]),
-        .testTarget(name: "TallyCollectorsTests", dependencies: ["TallyCollectors", "TallyCore"]),
+        .testTarget(name: "TallyCollectorsTests", dependencies: ["TallyCollectors", "TallyCore", "TallyTestSupport"]),
         .testTarget(
             name: "TallyStoreTests",
             dependencies: [
-                "TallyStore", "TallyCollectors", "TallyCore", "TallyApp",
+                "TallyStore", "TallyCollectors", "TallyCore", "TallyApp", "TallyTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
     ],

@@ -1,19 +1,7 @@
 import Foundation
+@_exported import TallyTestSupport
 import TallyCollectors
 import TallyCore
-
-/// `../shared` beside the project (or `$TALLY_SHARED`).
-enum Fixtures {
-    static let shared: URL = {
-        if let path = ProcessInfo.processInfo.environment["TALLY_SHARED"] { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
-    }()
-
-    static func path(_ relative: String) -> String {
-        shared.appendingPathComponent("data/fixtures").appendingPathComponent(relative).path
-    }
-}
 
 struct Collected {
     var records: [UsageRecord] = []

@@ -1,21 +1,10 @@
 import Foundation
+@_exported import TallyTestSupport
 import GRDB
 import TallyApp
 import TallyCollectors
 import TallyCore
 import TallyStore
-
-enum Fixtures {
-    static let shared: URL = {
-        if let path = ProcessInfo.processInfo.environment["TALLY_SHARED"] { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
-    }()
-
-    static func path(_ relative: String) -> String {
-        shared.appendingPathComponent("data/fixtures").appendingPathComponent(relative).path
-    }
-}
 
 /// A fresh SQLite file in a temporary directory, removed with the directory.
 final class TemporaryStore {

@@ -34,40 +34,30 @@ struct SacctJobRow {
             guard let bytes = field(column), !bytes.isEmpty else { return nil }
             return bytes.string
         }
-        func time(_ column: SacctColumn, _ label: String) throws(FieldError) -> Int64? {
+        /// The column's value, nil when the column is absent or holds a "not set" sentinel; a
+        /// value that is not of the column's kind is an error naming the field.
+        func parse<T>(_ column: SacctColumn, _ label: String, _ kind: String,
+                      _ parser: (Bytes) -> SlurmValue<T>?) throws(FieldError) -> T? {
             guard let bytes = field(column) else { return nil }
-            guard let value = SlurmValues.timestamp(bytes, converter: &converter) else {
-                throw FieldError(field: label, reason: "not a timestamp: '\(bytes.string)'")
+            guard let value = parser(bytes) else {
+                throw FieldError(field: label, reason: "not \(kind): '\(bytes.string)'")
             }
             return value.value
+        }
+        func time(_ column: SacctColumn, _ label: String) throws(FieldError) -> Int64? {
+            try parse(column, label, "a timestamp") { SlurmValues.timestamp($0, converter: &converter) }
         }
         func integer(_ column: SacctColumn, _ label: String) throws(FieldError) -> Int64? {
-            guard let bytes = field(column) else { return nil }
-            guard let value = SlurmValues.integerField(bytes) else {
-                throw FieldError(field: label, reason: "not an integer: '\(bytes.string)'")
-            }
-            return value.value
+            try parse(column, label, "an integer", SlurmValues.integerField)
         }
         func duration(_ column: SacctColumn, _ label: String) throws(FieldError) -> Int64? {
-            guard let bytes = field(column) else { return nil }
-            guard let value = SlurmValues.durationMillis(bytes) else {
-                throw FieldError(field: label, reason: "not a duration: '\(bytes.string)'")
-            }
-            return value.value
+            try parse(column, label, "a duration", SlurmValues.durationMillis)
         }
         func tres(_ column: SacctColumn, _ label: String) throws(FieldError) -> TRESAllocation? {
-            guard let bytes = field(column) else { return nil }
-            guard let value = TRESAllocation.parse(bytes) else {
-                throw FieldError(field: label, reason: "not a TRES list: '\(bytes.string)'")
-            }
-            return value
+            try parse(column, label, "a TRES list") { TRESAllocation.parse($0).map { .value($0) } }
         }
         func size(_ column: SacctColumn, _ label: String, base: Int64) throws(FieldError) -> SlurmSize? {
-            guard let bytes = field(column) else { return nil }
-            guard let value = SlurmValues.size(bytes, baseUnit: base) else {
-                throw FieldError(field: label, reason: "not a size: '\(bytes.string)'")
-            }
-            return value.value
+            try parse(column, label, "a size") { SlurmValues.size($0, baseUnit: base) }
         }
 
         self.number = number
@@ -111,14 +101,7 @@ struct SacctJobRow {
         let stateText = text(.state) ?? ""
         self.rawState = stateText
         self.state = stateText.isEmpty ? .unknown : JobState(slurmName: stateText)
-        if let bytes = field(.exitCode) {
-            guard let value = SlurmValues.exitCode(bytes) else {
-                throw FieldError(field: "ExitCode", reason: "not code:signal: '\(bytes.string)'")
-            }
-            self.exit = value.value
-        } else {
-            self.exit = nil
-        }
+        self.exit = try parse(.exitCode, "ExitCode", "code:signal", SlurmValues.exitCode)
     }
 
     func record(site: String, file: String) throws(FieldError) -> UsageRecord {

@@ -30,17 +30,8 @@ struct JobReader {
             FROM job\(tableScan ? " NOT INDEXED" : "") WHERE 1\(clause)\(filter.sql)
             """)
         try statement.setArguments(arguments)
-        // The C API directly: this scan can cover hundreds of thousands of rows per report.
-        let handle = statement.sqliteStatement
-        defer { sqlite3_reset(handle) }
         var states: [Int64: JobState] = [:]
-        while true {
-            let code = sqlite3_step(handle)
-            if code == SQLITE_DONE { break }
-            guard code == SQLITE_ROW else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code),
-                                    message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-            }
+        try db.forEachRow(statement) { handle in
             func optional(_ column: Int32) -> Int64? {
                 sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
             }

@@ -106,17 +106,9 @@ struct ReportRunner {
             var arguments: StatementArguments = [first.first, last.end]
             arguments += filter.arguments
             try statement.setArguments(arguments)
-            let handle = statement.sqliteStatement
-            defer { sqlite3_reset(handle) }
-            while true {
-                let code = sqlite3_step(handle)
-                if code == SQLITE_DONE { break }
-                guard code == SQLITE_ROW else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code),
-                                        message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-                }
+            try db.forEachRow(statement) { handle in
                 let unit = sqlite3_column_int64(handle, 0)
-                guard let period = column == "month" ? plan.period(ofMonth: unit) : plan.period(ofDay: unit) else { continue }
+                guard let period = column == "month" ? plan.period(ofMonth: unit) : plan.period(ofDay: unit) else { return }
                 var ids = DimensionIDs()
                 for index in grouped { ids[index] = sqlite3_column_int64(handle, Int32(index + 1)) }
                 let amounts = UsageAmounts(
