@@ -19,7 +19,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "TallyCore"),
-        .target(name: "TallyCollectors", dependencies: ["TallyCore"]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "TallyCollectors", dependencies: ["TallyCore", "CZlib"]),
         .target(
             name: "TallyStore",
             dependencies: [

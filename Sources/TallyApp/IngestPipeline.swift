@@ -79,7 +79,7 @@ public struct IngestPipeline: Sendable {
         } catch let error as UnusableInput {
             result.failure = error.description
         } catch let error as InputError {
-            result.failure = error.description
+            result.failure = "\(path): \(error)"
         } catch {
             producer.cancel()
             try? await store.finishIngest(run, totals: result.totals, status: .failed)

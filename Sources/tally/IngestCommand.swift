@@ -8,7 +8,7 @@ import TallyStore
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read accounting data into the database.",
-        subcommands: [Slurm.self])
+        subcommands: [Slurm.self, SWF.self])
 
     struct Slurm: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -26,10 +26,7 @@ struct Ingest: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("sacct output files, or - for standard input.", valueName: "file"))
         var files: [String]
 
-        @OptionGroup var database: DatabaseOptions
-
-        @Option(help: "Site name recorded on every job.")
-        var site: String = ProcessInfo.processInfo.environment["TALLY_SITE"] ?? "local"
+        @OptionGroup var common: IngestOptions
 
         @Option(help: "Cluster name for input without a Cluster column.")
         var cluster: String?
@@ -43,12 +40,6 @@ struct Ingest: AsyncParsableCommand {
         @Option(help: "Field delimiter (sacct --delimiter; default |, or , for a comma-separated header).")
         var delimiter: String?
 
-        @Flag(help: "Stop at the first rejected line and exit non-zero.")
-        var strict = false
-
-        @Flag(name: .shortAndLong, help: "Print nothing but errors.")
-        var quiet = false
-
         func validate() throws {
             if let delimiter, delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one byte") }
             if let timezone, TimeZone(identifier: timezone) == nil {
@@ -57,32 +48,79 @@ struct Ingest: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try StoreLocation.open(database.db)
             let options = SacctCollector.Options(
-                site: site, cluster: cluster,
+                site: common.site, cluster: cluster,
                 timeZone: timezone.flatMap(TimeZone.init(identifier:)) ?? .current,
                 fields: fields.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
                 delimiter: delimiter?.utf8.first)
-            let pipeline = IngestPipeline(store: store, strict: strict)
-            let reporter = ProgressReporter(enabled: !quiet && isTerminal(2))
-            var failures = 0
-            var grand = IngestTotals()
-            for file in files {
-                let collector = SacctCollector(file: file == "-" ? "<stdin>" : file, options: options)
-                let result = try await pipeline.ingest(path: file, collector: collector) { reporter.update($0) }
-                reporter.finish()
-                grand += result.totals
-                if !quiet { printError(IngestSummary.text(result)) }
-                if let failure = result.failure {
-                    printError("error: \(failure)")
-                    failures += 1
-                }
-            }
-            if files.count > 1, !quiet {
-                printError("total: \(grand.records) jobs (\(grand.inserted) new, \(grand.updated) updated, \(grand.unchanged) unchanged), \(grand.rejected) rejected lines")
-            }
-            if failures > 0 { throw ExitCode(2) }
+            try await common.ingest(files) { SacctCollector(file: $0, options: options) }
         }
+    }
+
+    struct SWF: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "swf",
+            abstract: "Read Standard Workload Format traces (.swf or .swf.gz, Parallel Workloads Archive).",
+            discussion: """
+                Times count from the header's UnixStartTime (override with --start-epoch). Each job is
+                keyed by its job number within the cluster (default: the file name), so re-reading a
+                trace changes nothing. Traces without wait times place runs at their submit time.
+                """)
+
+        @Argument(help: ArgumentHelp("SWF files (.swf or .swf.gz), or - for standard input.", valueName: "file"))
+        var files: [String]
+
+        @OptionGroup var common: IngestOptions
+
+        @Option(help: "Cluster name (default: the file name without extensions).")
+        var cluster: String?
+
+        @Option(help: ArgumentHelp("Epoch seconds of the trace's time 0, if the header has no UnixStartTime.", valueName: "seconds"))
+        var startEpoch: Int64?
+
+        func run() async throws {
+            let options = SWFCollector.Options(site: common.site, cluster: cluster, startEpoch: startEpoch)
+            try await common.ingest(files) { SWFCollector(file: $0, options: options) }
+        }
+    }
+}
+
+/// Options every `tally ingest` source takes, and the loop they share.
+struct IngestOptions: ParsableArguments {
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Site name recorded on every job (default: $TALLY_SITE, else local).")
+    var site: String = ProcessInfo.processInfo.environment["TALLY_SITE"] ?? "local"
+
+    @Flag(help: "Stop at the first rejected line and exit non-zero.")
+    var strict = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
+    /// Ingests each file in turn with a fresh collector; exits 2 if any input was unusable.
+    func ingest<C: LineCollector>(_ files: [String], collector: (String) -> C) async throws {
+        let store = try StoreLocation.open(database.db)
+        let pipeline = IngestPipeline(store: store, strict: strict)
+        let reporter = ProgressReporter(enabled: !quiet && isTerminal(2))
+        var failures = 0
+        var grand = IngestTotals()
+        for file in files {
+            let result = try await pipeline.ingest(path: file, collector: collector(file == "-" ? "<stdin>" : file)) {
+                reporter.update($0)
+            }
+            reporter.finish()
+            grand += result.totals
+            if !quiet { printError(IngestSummary.text(result)) }
+            if let failure = result.failure {
+                printError("error: \(failure)")
+                failures += 1
+            }
+        }
+        if files.count > 1, !quiet {
+            printError("total: \(grand.records) jobs (\(grand.inserted) new, \(grand.updated) updated, \(grand.unchanged) unchanged), \(grand.rejected) rejected lines")
+        }
+        if failures > 0 { throw ExitCode(2) }
     }
 }
 

@@ -14,7 +14,8 @@ public enum CollectorDriver {
         let cap = reader.maxLineLength
         var more = true
         while more {
-            more = try reader.readChunk { line in
+            do {
+                more = try reader.readChunk { line in
                 if line.isTruncated {
                     batch.linesRead += 1
                     batch.rejections.append(Rejection(
@@ -23,6 +24,12 @@ public enum CollectorDriver {
                     return
                 }
                 try collector.consume(line.bytes, number: line.number, into: &batch)
+                }
+            } catch let error as InputError {
+                // A read that fails part-way (a truncated .gz, an I/O error) keeps what came before.
+                try collector.finish(into: &batch)
+                try await emit(batch)
+                throw error
             }
             if !more { try collector.finish(into: &batch) }
             if batch.records.count >= batchSize || !more {

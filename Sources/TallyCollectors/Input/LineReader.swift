@@ -4,8 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads a file or standard input in large chunks and hands out lines as bytes, without a
-/// `String` per line. Memory stays bounded by the chunk size plus the longest line (capped at
+/// Reads a file (plain or gzip, told by its magic bytes) or standard input in large chunks and
+/// hands out lines as bytes, without a `String` per line. Memory stays bounded by the chunk size plus the longest line (capped at
 /// `maxLineLength`: a longer line is handed out truncated and flagged, the rest dropped).
 public struct LineReader: ~Copyable {
     public struct Line {
@@ -17,6 +17,8 @@ public struct LineReader: ~Copyable {
 
     private let fd: Int32
     private let ownsDescriptor: Bool
+    /// Set for gzip input (by name or by its magic bytes): bytes come through zlib.
+    private let gzip: GzipDecoder?
     private let chunkSize: Int
     public let maxLineLength: Int
     public private(set) var bytesRead: Int64 = 0
@@ -28,24 +30,36 @@ public struct LineReader: ~Copyable {
 
     /// Opens `path`, or standard input for `-`.
     public init(path: String, chunkSize: Int = 1 << 20, maxLineLength: Int = 8 << 20) throws(InputError) {
-        if path == "-" {
-            fd = 0
-            ownsDescriptor = false
-        } else {
-            let opened = open(path, O_RDONLY)
-            guard opened >= 0 else { throw InputError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-            var info = stat()
-            if fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
-                close(opened)
-                throw InputError.cannotOpen(path: path, reason: "is a directory")
+        let (descriptor, owned) = try Self.open(path)
+        var magic: [UInt8] = [0, 0]
+        var decoder: GzipDecoder?
+        if owned, pread(descriptor, &magic, 2, 0) == 2, magic == [0x1f, 0x8b] {
+            do {
+                decoder = try GzipDecoder(fd: descriptor)
+            } catch {
+                close(descriptor)
+                throw error
             }
-            fd = opened
-            ownsDescriptor = true
         }
+        fd = descriptor
+        ownsDescriptor = owned
+        gzip = decoder
         self.chunkSize = chunkSize
         self.maxLineLength = maxLineLength
         // Grows only when a line longer than the spare room arrives (up to `maxLineLength`).
         self.buffer = [UInt8](repeating: 0, count: chunkSize + 65_536)
+    }
+
+    private static func open(_ path: String) throws(InputError) -> (Int32, Bool) {
+        if path == "-" { return (0, false) }
+        let opened = Glibc.open(path, O_RDONLY)
+        guard opened >= 0 else { throw InputError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        var info = stat()
+        if fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            close(opened)
+            throw InputError.cannotOpen(path: path, reason: "is a directory")
+        }
+        return (opened, true)
     }
 
     deinit {
@@ -61,11 +75,15 @@ public struct LineReader: ~Copyable {
         }
         let space = buffer.count - filled
         var count: Int
-        repeat {
-            let offset = filled
-            count = buffer.withUnsafeMutableBytes { raw in read(fd, raw.baseAddress! + offset, space) }
-        } while count < 0 && errno == EINTR
-        if count < 0 { throw InputError.readFailed(reason: String(cString: strerror(errno))) }
+        let offset = filled
+        if let gzip {
+            count = try buffer.withUnsafeMutableBytes { raw in try gzip.read(into: raw.baseAddress! + offset, count: space) }
+        } else {
+            repeat {
+                count = buffer.withUnsafeMutableBytes { raw in read(fd, raw.baseAddress! + offset, space) }
+            } while count < 0 && errno == EINTR
+            if count < 0 { throw InputError.readFailed(reason: String(cString: strerror(errno))) }
+        }
         if count == 0 { endOfInput = true }
         bytesRead += Int64(count)
         filled += count

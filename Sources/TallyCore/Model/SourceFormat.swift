@@ -1,6 +1,7 @@
 /// The kind of input a record was collected from.
 public enum SourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case slurm
+    case swf
 }
 
 /// Where in its input a record (or a rejected line) came from.
