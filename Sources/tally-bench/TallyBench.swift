@@ -28,6 +28,9 @@ struct TallyBench: AsyncParsableCommand {
     @Flag(help: "Stop after the parse-only measurement (for profiling the parser).")
     var parseOnly = false
 
+    @Option(help: "An SWF trace to ingest as well (default: the largest in ../shared/data/traces, if present).")
+    var swf = "../shared/data/traces/CEA-Curie-2011-2.1-cln.swf.gz"
+
     func run() async throws {
         try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
         let input = "\(workdir)/sacct-\(jobs).txt"
@@ -67,6 +70,16 @@ struct TallyBench: AsyncParsableCommand {
 
         let again = try measure(tally, ["ingest", "slurm", "--quiet", "--timezone", "UTC", "--db", database, input])
         print("re-ingest (all unchanged): \(format(again.seconds)) s = \(Int(Double(parsed) / again.seconds)) jobs/s, peak RSS \(again.maxRSSKiB / 1024) MiB")
+
+        if FileManager.default.fileExists(atPath: swf) {
+            let traceDB = "\(workdir)/bench-swf.db"
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: traceDB + suffix) }
+            var jobs = 0
+            var reader = try LineReader(path: swf)
+            while try reader.readChunk({ line in if line.bytes.first != UInt8(ascii: ";") { jobs += 1 } }) {}
+            let trace = try measure(tally, ["ingest", "swf", "--quiet", "--db", traceDB, swf])
+            print("swf ingest \(URL(fileURLWithPath: swf).lastPathComponent): \(jobs) jobs in \(format(trace.seconds)) s = \(Int(Double(jobs) / trace.seconds)) jobs/s, peak RSS \(trace.maxRSSKiB / 1024) MiB")
+        }
 
         for arguments in [["--period", "month", "--by", "account,user"], ["--period", "day", "--by", "partition"],
                           ["--period", "month", "--by", "user", "--timezone", "Europe/Berlin"]] {

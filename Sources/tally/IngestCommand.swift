@@ -8,7 +8,7 @@ import TallyStore
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read accounting data into the database.",
-        subcommands: [Slurm.self, SWF.self])
+        subcommands: [Slurm.self, PBS.self, SWF.self])
 
     struct Slurm: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -54,6 +54,41 @@ struct Ingest: AsyncParsableCommand {
                 fields: fields.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
                 delimiter: delimiter?.utf8.first)
             try await common.ingest(files) { SacctCollector(file: $0, options: options) }
+        }
+    }
+
+    struct PBS: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "pbs",
+            abstract: "Read PBS Pro / OpenPBS / Torque accounting logs (server_priv/accounting/YYYYMMDD).",
+            discussion: """
+                E (end) and R (rerun) records are charged, one record per run keyed by job id and start;
+                S (start) records show running jobs until their E arrives. Times come from the epoch
+                keys in each record; --timezone (the server's zone) only matters for records without
+                an end time. Array parents (123[]) are skipped: their subjobs carry the usage.
+                """)
+
+        @Argument(help: ArgumentHelp("Accounting files (plain or .gz), or - for standard input.", valueName: "file"))
+        var files: [String]
+
+        @OptionGroup var common: IngestOptions
+
+        @Option(help: "Cluster name (default: the server name in the job ids).")
+        var cluster: String?
+
+        @Option(help: ArgumentHelp("IANA zone of the server's line timestamps (default: this machine's).", valueName: "zone"))
+        var timezone: String?
+
+        func validate() throws {
+            if let timezone, TimeZone(identifier: timezone) == nil {
+                throw ValidationError("unknown time zone '\(timezone)'")
+            }
+        }
+
+        func run() async throws {
+            let options = PBSCollector.Options(site: common.site, cluster: cluster,
+                                               timeZone: timezone.flatMap(TimeZone.init(identifier:)) ?? .current)
+            try await common.ingest(files) { PBSCollector(file: $0, options: options) }
         }
     }
 

@@ -23,6 +23,10 @@ public enum SkipReason: String, Sendable, Hashable, CaseIterable, Codable {
     case stepFolded = "step_folded"
     case orphanStep = "orphan_step"
     case pendingArrayRemainder = "pending_array_remainder"
+    /// PBS array parent (`123[]`): its subjobs carry the usage.
+    case arrayParent = "array_parent"
+    /// Scheduler events that carry no usage of their own (PBS Q, D, A, … records).
+    case event
 }
 
 /// What a collector produced from a stretch of input.

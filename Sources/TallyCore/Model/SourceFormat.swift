@@ -2,6 +2,7 @@
 public enum SourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case slurm
     case swf
+    case pbs
 }
 
 /// Where in its input a record (or a rejected line) came from.
