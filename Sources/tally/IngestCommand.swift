@@ -8,7 +8,7 @@ import TallyStore
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read accounting data into the database.",
-        subcommands: [Slurm.self, PBS.self, SWF.self])
+        subcommands: [Slurm.self, PBS.self, SGE.self, SWF.self])
 
     struct Slurm: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -89,6 +89,30 @@ struct Ingest: AsyncParsableCommand {
             let options = PBSCollector.Options(site: common.site, cluster: cluster,
                                                timeZone: timezone.flatMap(TimeZone.init(identifier:)) ?? .current)
             try await common.ingest(files) { PBSCollector(file: $0, options: options) }
+        }
+    }
+
+    struct SGE: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sge",
+            abstract: "Read Grid Engine accounting files (SGE, Son of Grid Engine, OGE, Univa/Altair).",
+            discussion: """
+                Charges wall time × slots from master records (pe_taskid NONE); parallel slave-task
+                records are counted and skipped. Univa's millisecond times are recognised. Each run is
+                keyed by job, task, start time and host, so retries are charged per attempt.
+                """)
+
+        @Argument(help: ArgumentHelp("accounting files (plain or .gz), or - for standard input.", valueName: "file"))
+        var files: [String]
+
+        @OptionGroup var common: IngestOptions
+
+        @Option(help: "Cluster name (the accounting file has none).")
+        var cluster = "default"
+
+        func run() async throws {
+            let options = SGECollector.Options(site: common.site, cluster: cluster)
+            try await common.ingest(files) { SGECollector(file: $0, options: options) }
         }
     }
 

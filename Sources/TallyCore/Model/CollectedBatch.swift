@@ -27,6 +27,8 @@ public enum SkipReason: String, Sendable, Hashable, CaseIterable, Codable {
     case arrayParent = "array_parent"
     /// Scheduler events that carry no usage of their own (PBS Q, D, A, … records).
     case event
+    /// Grid Engine parallel slave-task records: the master record (pe_taskid NONE) is charged.
+    case parallelTask = "parallel_task"
 }
 
 /// What a collector produced from a stretch of input.

@@ -3,6 +3,7 @@ public enum SourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case slurm
     case swf
     case pbs
+    case sge
 }
 
 /// Where in its input a record (or a rejected line) came from.
