@@ -21,6 +21,11 @@ public struct IngestPipeline: Sendable {
         public var rejections: [Rejection]
         public var skipped: [SkipReason: Int]
         public var failure: String?
+        /// Where the read ended and the collector's header state: what a checkpoint keeps.
+        public var end: CollectorDriver.End?
+        public var resumeState: [UInt8] = []
+        /// How a checkpoint decided this read (skipped, resumed, reread).
+        public var note: String?
     }
 
     public let store: any UsageStore
@@ -38,16 +43,18 @@ public struct IngestPipeline: Sendable {
     /// Ingests one input. Unusable input (missing file, no header) and, under `strict`, the
     /// first rejected line end the file with `failure` set; records already committed stay.
     public func ingest<C: LineCollector>(
-        path: String, collector: C, progress: (@Sendable (Progress) -> Void)? = nil
+        path: String, collector: C, from start: CollectorDriver.End? = nil,
+        progress: (@Sendable (Progress) -> Void)? = nil
     ) async throws -> FileResult {
         let run = try await store.beginIngest(format: collector.format, path: path)
         let channel = AsyncThrowingChannel<CollectedBatch, Error>()
         let batchSize = self.batchSize
         let strict = self.strict
-        let producer = Task {
+        let producer = Task { () -> (CollectorDriver.End, [UInt8])? in
             var collector = collector
             do {
-                try await CollectorDriver.run(path: path, collector: &collector, batchSize: batchSize) { batch in
+                let end = try await CollectorDriver.run(path: path, collector: &collector, batchSize: batchSize,
+                                                        from: start) { batch in
                     if strict, let first = batch.rejections.first {
                         var partial = batch
                         partial.records = batch.records.filter { $0.origin.line < first.position.line }
@@ -58,12 +65,14 @@ public struct IngestPipeline: Sendable {
                     await channel.send(batch)
                 }
                 channel.finish()
+                return (end, collector.resumeState)
             } catch {
                 channel.fail(error)
+                return nil
             }
         }
         let started = Date()
-        var result = FileResult(path: path, totals: IngestTotals(), rejections: [], skipped: [:], failure: nil)
+        var result = FileResult(path: path, totals: IngestTotals(), rejections: [], skipped: [:], failure: nil, end: nil)
         do {
             for try await batch in channel {
                 let outcome = try await store.write(batch, in: run)
@@ -85,7 +94,10 @@ public struct IngestPipeline: Sendable {
             try? await store.finishIngest(run, totals: result.totals, status: .failed)
             throw error
         }
-        _ = await producer.result
+        if let (end, state) = await producer.value {
+            result.end = end
+            result.resumeState = state
+        }
         try await store.finishIngest(run, totals: result.totals, status: result.failure == nil ? .finished : .failed)
         if let failure = result.failure { logger.debug("ingest failed", metadata: ["path": "\(path)", "reason": "\(failure)"]) }
         return result

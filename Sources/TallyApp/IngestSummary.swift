@@ -4,6 +4,7 @@ import TallyCore
 public enum IngestSummary {
     public static func text(_ result: IngestPipeline.FileResult) -> String {
         let totals = result.totals
+        if result.end == nil, result.failure == nil, let note = result.note { return "\(result.path): \(note)" }
         var out = "\(result.path): \(totals.linesRead) lines, \(totals.records) jobs (\(totals.inserted) new, "
             + "\(totals.updated) updated, \(totals.unchanged) unchanged), \(totals.rejected) rejected"
         let skipped = result.skipped.filter { $0.value > 0 }.sorted { $0.key.rawValue < $1.key.rawValue }
@@ -11,6 +12,7 @@ public enum IngestSummary {
             out += "; skipped: " + skipped.map { "\($0.value) \($0.key.rawValue.replacingOccurrences(of: "_", with: " "))" }
                 .joined(separator: ", ")
         }
+        if let note = result.note { out += " (\(note))" }
         for rejection in result.rejections {
             out += "\n  rejected \(rejection)"
         }

@@ -157,10 +157,15 @@ struct IngestOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print nothing but errors.")
     var quiet = false
 
-    /// Ingests each file in turn with a fresh collector; exits 2 if any input was unusable.
-    func ingest<C: LineCollector>(_ files: [String], collector: (String) -> C) async throws {
+    @Flag(help: "Read every file from the start, ignoring checkpoints (re-reading never double counts).")
+    var reread = false
+
+    /// Ingests each file (directories expanded, in name order) with a fresh collector, through
+    /// checkpoints; exits 2 if any input was unusable.
+    func ingest<C: LineCollector>(_ paths: [String], collector: (String) -> C) async throws {
         let store = try StoreLocation.open(database.db)
-        let pipeline = IngestPipeline(store: store, strict: strict)
+        let pipeline = CheckpointedIngest(pipeline: IngestPipeline(store: store, strict: strict), reread: reread)
+        let files = try InputFiles.expand(paths)
         let reporter = ProgressReporter(enabled: !quiet && isTerminal(2))
         var failures = 0
         var grand = IngestTotals()

@@ -4,11 +4,23 @@ import TallyCore
 public enum CollectorDriver {
     /// Reads `path` (or `-`) with `collector`, calling `emit` whenever `batchSize` records are
     /// ready and once at the end. Lines longer than the reader's cap are rejected, not parsed.
+    /// Where a read ended: the offset just past its last complete line, and that line's number.
+    public struct End: Sendable, Hashable {
+        public var offset: Int64
+        public var line: Int
+        public var compressed: Bool
+
+        public init(offset: Int64, line: Int, compressed: Bool) {
+            self.offset = offset; self.line = line; self.compressed = compressed
+        }
+    }
+
+    @discardableResult
     public static func run<C: LineCollector>(
-        path: String, collector: inout C, batchSize: Int = 8192,
+        path: String, collector: inout C, batchSize: Int = 8192, from start: End? = nil,
         emit: (CollectedBatch) async throws -> Void
-    ) async throws {
-        var reader = try LineReader(path: path)
+    ) async throws -> End {
+        var reader = try LineReader(path: path, offset: start?.offset ?? 0, line: start?.line ?? 0)
         var batch = CollectedBatch()
         batch.records.reserveCapacity(batchSize)
         let cap = reader.maxLineLength
@@ -38,5 +50,6 @@ public enum CollectorDriver {
                 batch.records.reserveCapacity(batchSize)
             }
         }
+        return End(offset: reader.completeOffset, line: reader.completeLines, compressed: reader.isCompressed)
     }
 }

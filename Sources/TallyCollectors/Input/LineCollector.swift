@@ -17,6 +17,16 @@ public protocol LineCollector: Sendable {
     var format: SourceFormat { get }
     mutating func consume(_ line: UnsafeBufferPointer<UInt8>, number: Int, into batch: inout CollectedBatch) throws(UnusableInput)
     mutating func finish(into batch: inout CollectedBatch) throws(UnusableInput)
+    /// What the collector learnt from a file's header (sacct's column names, SWF's start time),
+    /// saved with a checkpoint so a later read can resume mid-file.
+    var resumeState: [UInt8] { get }
+    /// Restores `resumeState` before reading on from a checkpoint.
+    mutating func restore(_ state: [UInt8]) throws(UnusableInput)
+}
+
+extension LineCollector {
+    public var resumeState: [UInt8] { [] }
+    public mutating func restore(_ state: [UInt8]) throws(UnusableInput) {}
 }
 
 extension UnsafeBufferPointer<UInt8> {

@@ -25,11 +25,21 @@ public struct LineReader: ~Copyable {
     private var buffer: [UInt8]
     private var filled = 0
     private var lineNumber = 0
+    /// File offset of `buffer[0]`.
+    private var bufferOffset: Int64 = 0
+    /// File offset just past the last newline-terminated line handed out, and its line number:
+    /// where a later read of a growing file resumes.
+    public private(set) var completeOffset: Int64 = 0
+    public private(set) var completeLines = 0
+    public var isCompressed: Bool { gzip != nil }
     private var skippingOverlong = false
     private var endOfInput = false
 
     /// Opens `path`, or standard input for `-`.
-    public init(path: String, chunkSize: Int = 1 << 20, maxLineLength: Int = 8 << 20) throws(InputError) {
+    /// Opens `path` (or `-`); `offset` and `line` resume a plain file where an earlier read
+    /// stopped (ignored for gzip, which is always read from the start).
+    public init(path: String, offset: Int64 = 0, line: Int = 0, chunkSize: Int = 1 << 20,
+                maxLineLength: Int = 8 << 20) throws(InputError) {
         let (descriptor, owned) = try Self.open(path)
         var magic: [UInt8] = [0, 0]
         var decoder: GzipDecoder?
@@ -41,9 +51,21 @@ public struct LineReader: ~Copyable {
                 throw error
             }
         }
+        var start: Int64 = 0
+        if decoder == nil, owned, offset > 0 {
+            guard lseek(descriptor, off_t(offset), SEEK_SET) == off_t(offset) else {
+                close(descriptor)
+                throw InputError.readFailed(reason: "cannot seek to \(offset): \(String(cString: strerror(errno)))")
+            }
+            start = offset
+        }
         fd = descriptor
         ownsDescriptor = owned
         gzip = decoder
+        bufferOffset = start
+        completeOffset = start
+        lineNumber = start > 0 ? line : 0
+        completeLines = lineNumber
         self.chunkSize = chunkSize
         self.maxLineLength = maxLineLength
         // Grows only when a line longer than the spare room arrives (up to `maxLineLength`).
@@ -99,6 +121,8 @@ public struct LineReader: ~Copyable {
                     try emit(base, from: consumed, length: newline - consumed, truncated: false, body)
                 }
                 consumed = newline + 1
+                completeOffset = bufferOffset + Int64(consumed)
+                completeLines = lineNumber
             }
             let pending = filled - consumed
             if skippingOverlong {
@@ -113,6 +137,7 @@ public struct LineReader: ~Copyable {
             }
         }
         let pending = filled - consumed
+        bufferOffset += Int64(consumed)
         if consumed > 0, pending > 0 {
             buffer.withUnsafeMutableBytes { raw in
                 _ = memmove(raw.baseAddress!, raw.baseAddress! + consumed, pending)

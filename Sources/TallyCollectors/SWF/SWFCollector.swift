@@ -32,6 +32,7 @@ public struct SWFCollector: LineCollector {
     private var queues: [Int64: String] = [:]
     private var base: Int64?
     private var values = [Double](repeating: -1, count: 18)
+    private var headerLines: [UInt8] = []
 
     public init(file: String, options: Options) {
         self.file = file
@@ -50,6 +51,8 @@ public struct SWFCollector: LineCollector {
         }
         if text[0] == UInt8(ascii: ";") {
             readHeader(text.string)
+            headerLines += text
+            headerLines.append(UInt8(ascii: "\n"))
             batch.skipped[.header, default: 0] += 1
             return
         }
@@ -96,6 +99,17 @@ public struct SWFCollector: LineCollector {
     }
 
     public mutating func finish(into batch: inout CollectedBatch) throws(UnusableInput) {}
+
+    /// The header comments: the start time and partition and queue names.
+    public var resumeState: [UInt8] { headerLines }
+
+    public mutating func restore(_ state: [UInt8]) throws(UnusableInput) {
+        for line in state.split(separator: UInt8(ascii: "\n")) {
+            readHeader(String(decoding: line, as: UTF8.self))
+            headerLines += line
+            headerLines.append(UInt8(ascii: "\n"))
+        }
+    }
 
     private struct FieldError: Error {
         var field: String?

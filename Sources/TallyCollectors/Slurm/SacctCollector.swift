@@ -113,6 +113,17 @@ public struct SacctCollector: LineCollector {
         handleRow(line, number: number, layout: layout, into: &batch)
     }
 
+    /// The header line (when the layout came from one), so a resumed read knows the columns.
+    public var resumeState: [UInt8] { headerBytes }
+
+    public mutating func restore(_ state: [UInt8]) throws(UnusableInput) {
+        guard !state.isEmpty else { return }
+        var ignored = CollectedBatch()
+        try state.withUnsafeBufferPointer { bytes throws(UnusableInput) in
+            try readLayout(from: bytes, number: 1, into: &ignored)
+        }
+    }
+
     public mutating func finish(into batch: inout CollectedBatch) throws(UnusableInput) {
         if let held = heldLine {
             heldLine = nil

@@ -11,6 +11,9 @@ public protocol UsageStore: Sendable {
     func report(_ query: ReportQuery) async throws -> Report
     func jobs(_ query: JobQuery) async throws -> [UsageRecord]
     func status() async throws -> StoreStatus
+    /// The checkpoint of an input file, if it was read before.
+    func checkpoint(format: String, path: String) async throws -> Checkpoint?
+    func saveCheckpoint(_ checkpoint: Checkpoint) async throws
 }
 
 public struct IngestRun: Sendable, Hashable {

@@ -75,6 +75,27 @@ enum Schema {
             try db.execute(sql: rollupTable("rollup_day", period: "day"))
             try db.execute(sql: rollupTable("rollup_month", period: "month"))
         }
+        migrator.registerMigration("v2: checkpoints") { db in
+            // Where each input file was read up to, and how to recognise it again.
+            try db.execute(sql: """
+                CREATE TABLE checkpoint (
+                    format TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    device INTEGER NOT NULL,
+                    inode INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    mtime INTEGER NOT NULL,
+                    head_length INTEGER NOT NULL,
+                    head_hash INTEGER NOT NULL,
+                    offset INTEGER NOT NULL,
+                    line INTEGER NOT NULL,
+                    compressed INTEGER NOT NULL,
+                    resume_state BLOB NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (format, path)
+                )
+                """)
+        }
         return migrator
     }
 
