@@ -8,7 +8,7 @@ import TallyStore
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read accounting data into the database.",
-        subcommands: [Slurm.self, PBS.self, SGE.self, SWF.self])
+        subcommands: [Auto.self, Slurm.self, PBS.self, SGE.self, SWF.self])
 
     struct Slurm: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -113,6 +113,75 @@ struct Ingest: AsyncParsableCommand {
         func run() async throws {
             let options = SGECollector.Options(site: common.site, cluster: cluster)
             try await common.ingest(files) { SGECollector(file: $0, options: options) }
+        }
+    }
+
+    struct Auto: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "auto",
+            abstract: "Detect each file's format (sacct with header, PBS/Torque, Grid Engine, SWF) and read it.",
+            discussion: """
+                Looks at the first lines of each file (decompressed if gzip) and says what it chose.
+                sacct output without a header cannot be told apart reliably: use `ingest slurm --fields`.
+                """)
+
+        @Argument(help: ArgumentHelp("Files or directories.", valueName: "path"))
+        var paths: [String]
+
+        @OptionGroup var common: IngestOptions
+
+        @Option(help: "Cluster name, where the input does not name one.")
+        var cluster: String?
+
+        @Option(help: ArgumentHelp("IANA zone of local times in the inputs (default: this machine's).", valueName: "zone"))
+        var timezone: String?
+
+        func validate() throws {
+            if let timezone, TimeZone(identifier: timezone) == nil {
+                throw ValidationError("unknown time zone '\(timezone)'")
+            }
+        }
+
+        func run() async throws {
+            let zone = timezone.flatMap(TimeZone.init(identifier:)) ?? .current
+            var byFormat: [SourceFormat: [String]] = [:]
+            var undetected = 0
+            for file in try InputFiles.expand(paths) {
+                guard let guess = try? FormatDetector.detect(path: file) else {
+                    printError("\(file): format not recognised; skipped (name it: tally ingest slurm|pbs|sge|swf)")
+                    undetected += 1
+                    continue
+                }
+                if !common.quiet { printError("\(file): \(guess)") }
+                byFormat[guess.format, default: []].append(file)
+            }
+            var failed = undetected > 0
+            for (format, files) in byFormat.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                // One format's unusable file must not stop the others.
+                do {
+                    try await ingest(format, files, zone: zone)
+                } catch let exit as ExitCode where exit != .success {
+                    failed = true
+                }
+            }
+            if failed { throw ExitCode(2) }
+        }
+
+        private func ingest(_ format: SourceFormat, _ files: [String], zone: TimeZone) async throws {
+            switch format {
+            case .slurm:
+                let options = SacctCollector.Options(site: common.site, cluster: cluster, timeZone: zone)
+                try await common.ingest(files) { SacctCollector(file: $0, options: options) }
+            case .pbs:
+                let options = PBSCollector.Options(site: common.site, cluster: cluster, timeZone: zone)
+                try await common.ingest(files) { PBSCollector(file: $0, options: options) }
+            case .sge:
+                let options = SGECollector.Options(site: common.site, cluster: cluster ?? "default")
+                try await common.ingest(files) { SGECollector(file: $0, options: options) }
+            case .swf:
+                let options = SWFCollector.Options(site: common.site, cluster: cluster)
+                try await common.ingest(files) { SWFCollector(file: $0, options: options) }
+            }
         }
     }
 

@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+@testable import TallyCollectors
+@testable import TallyCore
+
+@Suite struct FormatDetectorTests {
+    @Test(arguments: [
+        ("fixtures/slurm-sandbox/sacct-fields.txt", SourceFormat.slurm),
+        ("fixtures/slurm/slurmsim-ccr-sacct-all-2101.log", .slurm),
+        ("fixtures/pbs/apel-test-torque-accounting.log", .pbs),
+        ("fixtures/pbs/xdmod-shredder-torque-accounting-logs.log", .pbs),
+        ("fixtures/sge/garvan-br70-sge-accounting.part1.log", .sge),
+        ("fixtures/sge/xdmod-shredder-uge-accounting.log", .sge),
+        ("traces/LLNL-Atlas-2006-2.1-cln.swf.gz", .swf),
+        ("traces/wagap-2013.swf.gz", .swf),
+    ])
+    func detectsRealInputs(relative: String, format: SourceFormat) throws {
+        let path = Fixtures.shared.appendingPathComponent("data").appendingPathComponent(relative).path
+        #expect(try FormatDetector.detect(path: path)?.format == format)
+    }
+
+    @Test func unknownTextIsNotGuessed() throws {
+        let path = try temporaryFile(Array("hello world\nthis is not accounting\n".utf8), suffix: ".txt")
+        #expect(try FormatDetector.detect(path: path) == nil)
+        let empty = try temporaryFile([], suffix: ".txt")
+        #expect(try FormatDetector.detect(path: empty) == nil)
+    }
+}
