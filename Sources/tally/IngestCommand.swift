@@ -8,7 +8,7 @@ import TallyStore
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read accounting data into the database.",
-        subcommands: [Auto.self, Slurm.self, PBS.self, SGE.self, SWF.self])
+        subcommands: [Auto.self, Slurm.self, PBS.self, SGE.self, HTCondor.self, SWF.self])
 
     struct Slurm: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -178,10 +178,38 @@ struct Ingest: AsyncParsableCommand {
             case .sge:
                 let options = SGECollector.Options(site: common.site, cluster: cluster ?? "default")
                 try await common.ingest(files) { SGECollector(file: $0, options: options) }
+            case .htcondor:
+                let options = HTCondorCollector.Options(site: common.site, cluster: cluster)
+                try await common.ingest(files) { HTCondorCollector(file: $0, options: options) }
             case .swf:
                 let options = SWFCollector.Options(site: common.site, cluster: cluster)
                 try await common.ingest(files) { SWFCollector(file: $0, options: options) }
             }
+        }
+    }
+
+    struct HTCondor: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "htcondor",
+            abstract: "Read HTCondor job history: condor_history -l (or history files) and -json / -jsonl.",
+            discussion: """
+                Jobs are keyed by GlobalJobId. Cores come from CpusProvisioned (else MachineAttrCpus0, else
+                RequestCpus), GPUs from GPUsProvisioned (else RequestGPUs); wall time is
+                RemoteWallClockTime less suspension, ending at CompletionDate (EnteredCurrentStatus for
+                removed jobs).
+                """)
+
+        @Argument(help: ArgumentHelp("History files or condor_history output (plain or .gz), or -.", valueName: "file"))
+        var files: [String]
+
+        @OptionGroup var common: IngestOptions
+
+        @Option(help: "Cluster name (default: the schedd in GlobalJobId).")
+        var cluster: String?
+
+        func run() async throws {
+            let options = HTCondorCollector.Options(site: common.site, cluster: cluster)
+            try await common.ingest(files) { HTCondorCollector(file: $0, options: options) }
         }
     }
 

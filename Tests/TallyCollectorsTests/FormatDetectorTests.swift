@@ -13,6 +13,7 @@ import Testing
         ("fixtures/sge/xdmod-shredder-uge-accounting.log", .sge),
         ("traces/LLNL-Atlas-2006-2.1-cln.swf.gz", .swf),
         ("traces/wagap-2013.swf.gz", .swf),
+        ("fixtures/htcondor/gratia-chtc-history/history.377265.0", .htcondor),
     ])
     func detectsRealInputs(relative: String, format: SourceFormat) throws {
         let path = Fixtures.shared.appendingPathComponent("data").appendingPathComponent(relative).path

@@ -36,6 +36,13 @@ public enum FormatDetector {
             return (.slurm, "sacct header line")
         }
         if isPBS(line) { return (.pbs, "date;type;id;key=value records") }
+        if let equals = line.firstIndex(of: "="), line[..<equals].hasSuffix(" "),
+           line[..<equals].trimmingCharacters(in: .whitespaces).allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
+           ["MyType", "ClusterId", "GlobalJobId", "Owner", "QDate", "JobStatus", "ProcId", "TargetType"]
+            .contains(line[..<equals].trimmingCharacters(in: .whitespaces)) {
+            return (.htcondor, "ClassAd attribute lines")
+        }
+        if line.contains("\"GlobalJobId\"") || line.contains("\"ClusterId\"") { return (.htcondor, "condor_history JSON") }
         if line.hasPrefix(";") {
             let key = line.dropFirst().trimmingCharacters(in: .whitespaces)
             if ["Version:", "UnixStartTime:", "MaxJobs:", "Computer:", "MaxProcs:"].contains(where: key.hasPrefix) {

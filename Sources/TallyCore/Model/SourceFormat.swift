@@ -4,6 +4,7 @@ public enum SourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case swf
     case pbs
     case sge
+    case htcondor
 }
 
 /// Where in its input a record (or a rejected line) came from.
