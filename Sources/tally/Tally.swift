@@ -11,5 +11,5 @@ struct Tally: AsyncParsableCommand {
             period and per site, cluster, account, group, user, partition, QOS, state or GPU model.
             Jobs that span a period boundary are split to the second.
             """,
-        subcommands: [Ingest.self, Report.self, Jobs.self, Status.self])
+        subcommands: [Ingest.self, Report.self, Jobs.self, Status.self, Coverage.self])
 }

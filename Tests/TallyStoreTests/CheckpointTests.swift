@@ -98,3 +98,25 @@ import TallyCollectors
         return Array(data)
     }
 }
+
+@Suite struct CoverageTests {
+    @Test func daysWithoutDataAreGaps() async throws {
+        let temporary = try TemporaryStore()
+        let header = "JobID|User|Cluster|Start|End|ElapsedRaw|AllocTRES|State"
+        let lines = [
+            "1|a|c1|2024-03-01T10:00:00|2024-03-01T11:00:00|3600|cpu=1|COMPLETED",
+            "2|a|c1|2024-03-02T23:00:00|2024-03-03T01:00:00|7200|cpu=1|COMPLETED",  // spans two days
+            "3|a|c1|2024-03-07T10:00:00|2024-03-07T11:00:00|3600|cpu=1|COMPLETED",
+            "4|a|c2|2024-03-05T10:00:00|2024-03-05T11:00:00|3600|cpu=1|COMPLETED",
+        ]
+        let path = try temporary.write("gaps.txt", ([header] + lines).joined(separator: "\n") + "\n")
+        try await temporary.ingest(path)
+        let coverage = try await temporary.store.coverage()
+        #expect(coverage.map(\.cluster) == ["c1", "c2"])
+        let c1 = coverage[0]
+        #expect(c1.daysWithData == 4)
+        #expect(c1.gaps == [UTCDay.of(utc("2024-03-04"))...UTCDay.of(utc("2024-03-06"))])
+        #expect(c1.gapDays == 3)
+        #expect(coverage[1].gaps.isEmpty)
+    }
+}
