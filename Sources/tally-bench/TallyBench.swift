@@ -28,6 +28,9 @@ struct TallyBench: AsyncParsableCommand {
     @Flag(help: "Stop after the parse-only measurement (for profiling the parser).")
     var parseOnly = false
 
+    @Option(help: "Jobs in the synthetic PBS and HTCondor logs (0 to skip them).")
+    var otherFormatJobs = 1_000_000
+
     @Option(help: "An SWF trace to ingest as well (default: the largest in ../shared/data/traces, if present).")
     var swf = "../shared/data/traces/CEA-Curie-2011-2.1-cln.swf.gz"
 
@@ -70,6 +73,21 @@ struct TallyBench: AsyncParsableCommand {
 
         let again = try measure(tally, ["ingest", "slurm", "--quiet", "--timezone", "UTC", "--db", database, input])
         print("re-ingest (all unchanged): \(format(again.seconds)) s = \(Int(Double(parsed) / again.seconds)) jobs/s, peak RSS \(again.maxRSSKiB / 1024) MiB")
+
+        if otherFormatJobs > 0 {
+            for (formatName, write) in [("pbs", { (g: inout WorkloadGenerator, out: inout [UInt8]) in g.appendPBS(to: &out) }),
+                                    ("htcondor", { (g: inout WorkloadGenerator, out: inout [UInt8]) in g.appendClassAd(to: &out) })] {
+                let file = "\(workdir)/\(formatName)-\(otherFormatJobs).log"
+                if !(reuse && FileManager.default.fileExists(atPath: file)) {
+                    try generateLog(to: file, jobs: otherFormatJobs, write)
+                }
+                let formatDB = "\(workdir)/bench-\(formatName).db"
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: formatDB + suffix) }
+                let result = try measure(tally, ["ingest", formatName, "--quiet", "--db", formatDB, "--reread", file])
+                guard result.status == 0 else { throw ValidationError("tally ingest \(formatName) exited \(result.status)") }
+                print("\(formatName) ingest: \(otherFormatJobs) jobs (\(fileSize(file) >> 20) MiB) in \(format(result.seconds)) s = \(Int(Double(otherFormatJobs) / result.seconds)) jobs/s, peak RSS \(result.maxRSSKiB / 1024) MiB")
+            }
+        }
 
         if FileManager.default.fileExists(atPath: swf) {
             let traceDB = "\(workdir)/bench-swf.db"
@@ -116,6 +134,24 @@ struct TallyBench: AsyncParsableCommand {
         }
         try file.write(contentsOf: buffer)
         return lines
+    }
+
+    private func generateLog(to path: String, jobs: Int,
+                             _ write: (inout WorkloadGenerator, inout [UInt8]) -> Void) throws {
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        guard let file = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
+        defer { try? file.close() }
+        var generator = WorkloadGenerator(expectedJobs: jobs)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(4 << 20)
+        for _ in 0..<jobs {
+            write(&generator, &buffer)
+            if buffer.count > 4 << 20 {
+                try file.write(contentsOf: buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        try file.write(contentsOf: buffer)
     }
 
     private func countLines(_ path: String) throws -> Int {
