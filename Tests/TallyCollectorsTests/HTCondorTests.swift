@@ -4,14 +4,7 @@ import Testing
 @testable import TallyCore
 
 func collectHTCondor(path: String, cluster: String? = nil) async throws -> Collected {
-    var collector = HTCondorCollector(file: path, options: .init(cluster: cluster))
-    var result = Collected()
-    try await CollectorDriver.run(path: path, collector: &collector, batchSize: 2) { batch in
-        result.records += batch.records
-        result.rejections += batch.rejections
-        result.linesRead += batch.linesRead
-    }
-    return result
+    try await collect(path: path, HTCondorCollector(file: path, options: .init(cluster: cluster)), batchSize: 2)
 }
 
 @Suite struct HTCondorCollectorTests {

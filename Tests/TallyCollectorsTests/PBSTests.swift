@@ -5,15 +5,7 @@ import Testing
 
 func collectPBS(path: String, options: PBSCollector.Options = .init(timeZone: TimeZone(identifier: "UTC")!))
     async throws -> Collected {
-    var collector = PBSCollector(file: path, options: options)
-    var result = Collected()
-    try await CollectorDriver.run(path: path, collector: &collector, batchSize: 3) { batch in
-        result.records += batch.records
-        result.rejections += batch.rejections
-        result.linesRead += batch.linesRead
-        for (key, value) in batch.skipped { result.skipped[key, default: 0] += value }
-    }
-    return result
+    try await collect(path: path, PBSCollector(file: path, options: options))
 }
 
 @Suite struct PBSCollectorTests {

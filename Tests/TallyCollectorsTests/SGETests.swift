@@ -4,15 +4,7 @@ import Testing
 @testable import TallyCore
 
 func collectSGE(path: String) async throws -> Collected {
-    var collector = SGECollector(file: path, options: .init(cluster: "grid"))
-    var result = Collected()
-    try await CollectorDriver.run(path: path, collector: &collector, batchSize: 7) { batch in
-        result.records += batch.records
-        result.rejections += batch.rejections
-        result.linesRead += batch.linesRead
-        for (key, value) in batch.skipped { result.skipped[key, default: 0] += value }
-    }
-    return result
+    try await collect(path: path, SGECollector(file: path, options: .init(cluster: "grid")), batchSize: 7)
 }
 
 @Suite struct SGECollectorTests {

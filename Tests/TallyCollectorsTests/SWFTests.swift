@@ -4,37 +4,7 @@ import Testing
 @testable import TallyCore
 
 func collectSWF(path: String, options: SWFCollector.Options = .init()) async throws -> Collected {
-    var collector = SWFCollector(file: path, options: options)
-    var result = Collected()
-    try await CollectorDriver.run(path: path, collector: &collector, batchSize: 1000) { batch in
-        result.records += batch.records
-        result.rejections += batch.rejections
-        result.linesRead += batch.linesRead
-        for (key, value) in batch.skipped { result.skipped[key, default: 0] += value }
-    }
-    return result
-}
-
-func temporaryFile(_ bytes: [UInt8], suffix: String) throws -> String {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-\(UUID().uuidString)\(suffix)")
-    try Data(bytes).write(to: url)
-    return url.path
-}
-
-/// `gzip -c` of `text`, by the system tool (independent of Tally's decoder).
-func gzipped(_ text: String) throws -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-    process.arguments = ["-c"]
-    let input = Pipe(), output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(text.utf8))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Array(data)
+    try await collect(path: path, SWFCollector(file: path, options: options), batchSize: 1000)
 }
 
 @Suite struct SWFCollectorTests {

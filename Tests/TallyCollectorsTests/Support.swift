@@ -12,10 +12,9 @@ struct Collected {
     func record(_ jobID: String) -> UsageRecord? { records.first { $0.jobID == jobID } }
 }
 
-/// Runs a real file through the streaming reader and the sacct collector.
-func collectSacct(path: String, options: SacctCollector.Options = .init(timeZone: TimeZone(identifier: "UTC")!),
-                  batchSize: Int = 3) async throws -> Collected {
-    var collector = SacctCollector(file: path, options: options)
+/// Runs a real file through the streaming reader and a collector, in small batches.
+func collect<C: LineCollector>(path: String, _ collector: C, batchSize: Int = 3) async throws -> Collected {
+    var collector = collector
     var result = Collected()
     try await CollectorDriver.run(path: path, collector: &collector, batchSize: batchSize) { batch in
         result.records += batch.records
@@ -24,6 +23,17 @@ func collectSacct(path: String, options: SacctCollector.Options = .init(timeZone
         for (key, value) in batch.skipped { result.skipped[key, default: 0] += value }
     }
     return result
+}
+
+func collectSacct(path: String, options: SacctCollector.Options = .init(timeZone: TimeZone(identifier: "UTC")!),
+                  batchSize: Int = 3) async throws -> Collected {
+    try await collect(path: path, SacctCollector(file: path, options: options), batchSize: batchSize)
+}
+
+func temporaryFile(_ bytes: [UInt8], suffix: String) throws -> String {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-\(UUID().uuidString)\(suffix)")
+    try Data(bytes).write(to: url)
+    return url.path
 }
 
 /// Writes `text` to a temporary file and collects it.

@@ -74,28 +74,13 @@ import TallyCollectors
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("sacct.txt.gz")
         let text = ([Self.header] + (1...4).map(Self.line)).joined(separator: "\n") + "\n"
-        try Data(try gzip(text)).write(to: path)
+        try Data(try gzipped(text)).write(to: path)
         #expect(try await ingestDirectory(temporary, directory)[0].totals.inserted == 4)
         #expect(try await ingestDirectory(temporary, directory)[0].totals.linesRead == 0)
-        try Data(try gzip(text + Self.line(5) + "\n")).write(to: path)
+        try Data(try gzipped(text + Self.line(5) + "\n")).write(to: path)
         let changed = try await ingestDirectory(temporary, directory)[0]
         #expect(changed.totals.linesRead == 6)
         #expect(changed.totals.inserted == 1)
-    }
-
-    func gzip(_ text: String) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        process.arguments = ["-c"]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Array(data)
     }
 }
 

@@ -13,3 +13,19 @@ public enum Fixtures {
         shared.appendingPathComponent("data/fixtures").appendingPathComponent(relative).path
     }
 }
+
+/// `gzip -c` of `text` by the system tool, independent of Tally's own decoder.
+public func gzipped(_ text: String) throws -> [UInt8] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    process.arguments = ["-c"]
+    let input = Pipe(), output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    input.fileHandleForWriting.write(Data(text.utf8))
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Array(data)
+}

@@ -100,14 +100,8 @@ public struct HTCondorCollector: LineCollector {
         do {
             batch.records.append(try record(ad, number: number))
         } catch {
-            batch.rejections.append(Rejection(position: SourcePosition(file: file, line: number), field: error.field,
-                                              reason: error.reason, excerpt: ad["globaljobid"]?.text ?? ""))
+            batch.reject(file, line: number, field: error.field, error.reason, excerpt: ad["globaljobid"]?.text ?? "")
         }
-    }
-
-    struct FieldError: Error {
-        var field: String?
-        var reason: String
     }
 
     private func record(_ ad: [String: ClassAdValue], number: Int) throws(FieldError) -> UsageRecord {
@@ -173,8 +167,7 @@ public struct HTCondorCollector: LineCollector {
     }
 
     private func reject(_ number: Int, _ field: String?, _ reason: String, _ line: Bytes?, _ batch: inout CollectedBatch) {
-        batch.rejections.append(Rejection(position: SourcePosition(file: file, line: number), field: field,
-                                          reason: reason, excerpt: line?.excerpt() ?? ""))
+        batch.reject(file, line: number, field: field, reason, excerpt: line?.excerpt() ?? "")
     }
 }
 

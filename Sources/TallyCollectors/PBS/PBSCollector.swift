@@ -82,11 +82,6 @@ public struct PBSCollector: LineCollector {
 
     public mutating func finish(into batch: inout CollectedBatch) throws(UnusableInput) {}
 
-    struct FieldError: Error {
-        var field: String?
-        var reason: String
-    }
-
     private mutating func record(type: Character, id: String, _ attributes: [String: String], stamp: String,
                                  number: Int) throws(FieldError) -> UsageRecord {
         func epoch(_ key: String) throws(FieldError) -> Int64? {
@@ -192,8 +187,7 @@ public struct PBSCollector: LineCollector {
     }
 
     private func reject(_ number: Int, _ field: String?, _ reason: String, _ line: Bytes, _ batch: inout CollectedBatch) {
-        batch.rejections.append(Rejection(position: SourcePosition(file: file, line: number), field: field,
-                                          reason: reason, excerpt: line.excerpt()))
+        batch.reject(file, line: number, field: field, reason, excerpt: line.excerpt())
     }
 
     /// Splits `key=value key="quoted value" key='with "quotes"'` (§4.5): the key runs to the first

@@ -62,11 +62,6 @@ public struct SGECollector: LineCollector {
 
     public mutating func finish(into batch: inout CollectedBatch) throws(UnusableInput) {}
 
-    struct FieldError: Error {
-        var field: String?
-        var reason: String
-    }
-
     static let names = [
         "qname", "hostname", "group", "owner", "job_name", "job_number", "account", "priority", "submission_time",
         "start_time", "end_time", "failed", "exit_status", "ru_wallclock", "ru_utime", "ru_stime", "ru_maxrss",
@@ -182,7 +177,6 @@ public struct SGECollector: LineCollector {
     }
 
     private func reject(_ number: Int, _ field: String?, _ reason: String, _ line: Bytes, _ batch: inout CollectedBatch) {
-        batch.rejections.append(Rejection(position: SourcePosition(file: file, line: number), field: field,
-                                          reason: reason, excerpt: line.excerpt()))
+        batch.reject(file, line: number, field: field, reason, excerpt: line.excerpt())
     }
 }

@@ -111,11 +111,6 @@ public struct SWFCollector: LineCollector {
         }
     }
 
-    private struct FieldError: Error {
-        var field: String?
-        var reason: String
-    }
-
     private func record(epoch: Int64, number: Int) throws(FieldError) -> UsageRecord {
         func known(_ index: Int) -> Double? { values[index] < 0 ? nil : values[index] }
         for index in 0..<18 where values[index] < 0 && values[index] != -1 {
@@ -177,8 +172,7 @@ public struct SWFCollector: LineCollector {
     }
 
     private func reject(_ number: Int, field: String?, _ reason: String, _ line: Bytes, _ batch: inout CollectedBatch) {
-        batch.rejections.append(Rejection(position: SourcePosition(file: file, line: number), field: field,
-                                          reason: reason, excerpt: line.excerpt()))
+        batch.reject(file, line: number, field: field, reason, excerpt: line.excerpt())
     }
 
     /// `-1`, `12`, `3400.5`.

@@ -3,11 +3,6 @@ import TallyCore
 
 /// One parsed sacct job row, plus what its step rows add, until it becomes a `UsageRecord`.
 struct SacctJobRow {
-    struct FieldError: Error {
-        var field: String?
-        var reason: String
-    }
-
     let number: Int
     let rawID: String
     let displayID: String
