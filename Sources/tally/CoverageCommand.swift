@@ -37,6 +37,21 @@ struct Coverage: AsyncParsableCommand {
         }
         print(table.render(format), terminator: "")
         guard format == .table else { return }
+        let snapshots = try await store.snapshotCoverage()
+        if !snapshots.isEmpty {
+            var gapsTable = Table(columns: ["site", "cluster", "source", "snapshots", "first", "last", "gaps"],
+                                  numericColumns: [3])
+            for entry in snapshots {
+                let listed = entry.gaps.prefix(gaps).map { "\(calendar.formatDateTime($0.from))..\(calendar.formatDateTime($0.to))" }
+                var text = listed.joined(separator: " ")
+                if entry.gaps.count > listed.count { text += " (+\(entry.gaps.count - listed.count) more)" }
+                gapsTable.rows.append([.text(entry.site), .text(entry.cluster), .text(entry.format),
+                                       .integer(Int64(entry.snapshots)), .text(calendar.formatDateTime(entry.first)),
+                                       .text(calendar.formatDateTime(entry.last)), .text(text.isEmpty ? "none" : text)])
+            }
+            print("\nsnapshot sources (gaps: longer than the usual interval or the GC threshold; usage in them may be missing):")
+            print(gapsTable.renderText(), terminator: "")
+        }
         let status = try await store.status()
         var sources = Table(columns: ["format", "source", "lines", "records", "rejected", "skipped"], numericColumns: [2, 3, 4, 5])
         for source in status.sources {

@@ -5,6 +5,8 @@ public enum SourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case pbs
     case sge
     case htcondor
+    case kubernetes
+    case nomad
 }
 
 /// Where in its input a record (or a rejected line) came from.

@@ -12,3 +12,16 @@ public struct ClusterCoverage: Sendable, Hashable {
 
     public var gapDays: Int64 { gaps.reduce(0) { $0 + $1.upperBound - $1.lowerBound + 1 } }
 }
+
+/// Snapshot-based sources of one site and cluster: how many snapshots, and the gaps between them.
+public struct SnapshotCoverage: Sendable, Hashable {
+    public var site: String
+    public var cluster: String
+    public var format: String
+    public var snapshots: Int
+    public var first: Int64
+    public var last: Int64
+    public var gaps: [SnapshotGaps.Gap]
+}
+
+import TallyCore

@@ -96,6 +96,16 @@ enum Schema {
                 )
                 """)
         }
+        migrator.registerMigration("v3: snapshot times") { db in
+            // When each snapshot of a platform without job logs was taken: gaps between them are
+            // periods whose usage rests on missing data.
+            try db.execute(sql: """
+                CREATE TABLE snapshot_time (
+                    site TEXT NOT NULL, cluster TEXT NOT NULL, format TEXT NOT NULL, taken_at INTEGER NOT NULL,
+                    PRIMARY KEY (site, cluster, format, taken_at)
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+import TallyApp
+@testable import TallyCollectors
+@testable import TallyCore
+@testable import TallyStore
+
+@Suite struct SnapshotTests {
+    static func pod(uid: String, phase: String, start: String?, finished: String? = nil, cpu: String = "2",
+                    memory: String = "4Gi", gpu: String? = nil) -> String {
+        let state = finished.map { #"{"terminated": {"startedAt": "\#(start!)", "finishedAt": "\#($0)", "exitCode": 0}}"# }
+            ?? (start.map { #"{"running": {"startedAt": "\#($0)"}}"# } ?? #"{"waiting": {}}"#)
+        let gpuLine = gpu.map { #", "nvidia.com/gpu": "\#($0)""# } ?? ""
+        return """
+            {"metadata": {"name": "pod-\(uid)", "namespace": "team-a", "uid": "\(uid)", "labels": {"user": "alice"},
+                          "creationTimestamp": "2024-05-01T09:00:00Z"},
+             "spec": {"nodeName": "node1", "containers": [{"name": "main",
+                      "resources": {"requests": {"cpu": "\(cpu)", "memory": "\(memory)"\(gpuLine)}}}]},
+             "status": {"phase": "\(phase)"\(start.map { #", "startTime": "\#($0)""# } ?? ""),
+                        "containerStatuses": [{"state": \(state)}]}}
+            """
+    }
+
+    static func list(_ pods: [String]) -> String { #"{"apiVersion": "v1", "kind": "List", "items": ["# + pods.joined(separator: ",") + "]}" }
+
+    func ingest(_ temporary: TemporaryStore, _ directory: URL, platform: SourceFormat) async throws {
+        let series = SnapshotSeries(files: try InputFiles.expand([directory.path]))
+        let ingest = CheckpointedIngest(pipeline: IngestPipeline(store: temporary.store))
+        for snapshot in series.snapshots {
+            let result = try await ingest.ingest(path: snapshot.path, collector: SnapshotCollector(
+                file: snapshot.path, options: .init(platform: platform, cluster: "k", takenAt: snapshot.takenAt)))
+            #expect(result.failure == nil)
+            #expect(result.rejections.isEmpty)
+        }
+        try await temporary.store.recordSnapshots(site: "local", cluster: "k", format: platform,
+                                                  times: series.snapshots.map(\.takenAt))
+    }
+
+    @Test func deploymentSeenInFourSnapshotsCountsOnceWithItsExactDuration() async throws {
+        let temporary = try TemporaryStore()
+        let directory = temporary.directory.appendingPathComponent("snapshots")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let snapshots = [
+            ("2024-05-01T10:00:00Z.json", [Self.pod(uid: "a", phase: "Running", start: "2024-05-01T09:30:12.5Z")]),
+            ("2024-05-01T11:00:00Z.json", [Self.pod(uid: "a", phase: "Running", start: "2024-05-01T09:30:12.5Z"),
+                                           Self.pod(uid: "b", phase: "Pending", start: nil)]),
+            ("2024-05-01T12:00:00Z.json", [Self.pod(uid: "a", phase: "Running", start: "2024-05-01T09:30:12.5Z"),
+                                           Self.pod(uid: "b", phase: "Running", start: "2024-05-01T11:59:00Z", cpu: "500m", gpu: "1")]),
+            ("2024-05-01T13:00:00Z.json", [Self.pod(uid: "a", phase: "Succeeded", start: "2024-05-01T09:30:12.5Z",
+                                                    finished: "2024-05-01T12:45:30.123456Z"),
+                                           Self.pod(uid: "b", phase: "Running", start: "2024-05-01T11:59:00Z", cpu: "500m", gpu: "1")]),
+            // A day with no snapshots, then one more.
+            ("2024-05-03T00:00:00Z.json", [Self.pod(uid: "b", phase: "Succeeded", start: "2024-05-01T11:59:00Z",
+                                                    finished: "2024-05-01T14:00:00Z", cpu: "500m", gpu: "1")]),
+        ]
+        for (name, pods) in snapshots {
+            try Data(Self.list(pods).utf8).write(to: directory.appendingPathComponent(name))
+        }
+        try await ingest(temporary, directory, platform: .kubernetes)
+
+        let jobs = try await temporary.store.jobs(JobQuery())
+        #expect(jobs.count == 2)
+        let a = try #require(jobs.first { $0.localJobID == "a" })
+        #expect(a.state == .completed)
+        #expect(a.start == utc("2024-05-01T09:30:12"))
+        #expect(a.end == utc("2024-05-01T12:45:30"))
+        #expect(a.wallSeconds == 3 * 3600 + 15 * 60 + 18)
+        #expect(a.cores == 2)
+        #expect(a.memoryAllocated == 4 << 30)
+        #expect(a.account == "team-a")
+        #expect(a.user == "alice")
+        let b = try #require(jobs.first { $0.localJobID == "b" })
+        #expect(b.wallSeconds == 2 * 3600 + 60)
+        #expect(b.cores == 1)  // 500m rounds to one core
+        #expect(b.gpus == 1)
+        let report = try await temporary.store.report(ReportQuery(period: .total))
+        #expect(report.total.jobs == 2)
+        #expect(report.total.coreSeconds == 2 * a.wallSeconds + b.wallSeconds)
+
+        // Re-reading the same snapshots changes nothing.
+        let before = try temporary.digest()
+        try await ingest(temporary, directory, platform: .kubernetes)
+        #expect(try temporary.digest() == before)
+
+        let coverage = try await temporary.store.snapshotCoverage()
+        #expect(coverage.count == 1)
+        #expect(coverage[0].snapshots == 5)
+        #expect(coverage[0].gaps.map(\.from) == [utc("2024-05-01T13:00:00")])
+        #expect(coverage[0].gaps.map(\.to) == [utc("2024-05-03T00:00:00")])
+    }
+
+    @Test func nomadAllocationsAndAi4Snapshots() async throws {
+        let temporary = try TemporaryStore()
+        let directory = temporary.directory.appendingPathComponent("nomad")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let allocations = """
+            [{"ID": "alloc-1", "JobID": "train", "Namespace": "ai4", "NodeName": "gpu-07", "TaskGroup": "usergroup",
+              "ClientStatus": "complete", "CreateTime": 1714554000000000000,
+              "AllocatedResources": {"Tasks": {"main": {"Cpu": {"CpuShares": 4000, "ReservedCores": [0, 1, 2, 3]},
+                 "Memory": {"MemoryMB": 8000},
+                 "Devices": [{"Vendor": "nvidia", "Type": "gpu", "Name": "Tesla V100", "DeviceIDs": ["g0", "g1"]}]}}},
+              "TaskStates": {"main": {"State": "dead", "StartedAt": "2024-05-01T09:00:05.12Z", "FinishedAt": "2024-05-01T10:00:05Z"},
+                             "sidecar": {"State": "dead", "StartedAt": "2024-05-01T09:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"}}}]
+            """
+        try Data(allocations.utf8).write(to: directory.appendingPathComponent("20240501T110000.json"))
+        let ai4 = """
+            {"ai4-ns": [{"job_ID": "j2", "alloc_ID": "a2", "name": "module-x", "owner": "bob", "status": "running",
+                         "alloc_start": "2024-05-01T10:30:00.000000000Z", "alloc_end": "0001-01-01T00:00:00Z",
+                         "resources": {"cpu_num": 0, "cpu_MHz": 2, "gpu_num": 0, "memory_MB": 2000, "disk_MB": 10}}]}
+            """
+        try Data(ai4.utf8).write(to: directory.appendingPathComponent("20240501T120000.json"))
+        try await ingest(temporary, directory, platform: .nomad)
+        let jobs = try await temporary.store.jobs(JobQuery())
+        let train = try #require(jobs.first { $0.localJobID == "alloc-1" })
+        #expect(train.cores == 4)
+        #expect(train.gpus == 2)
+        #expect(train.gpuModel == "Tesla V100")
+        #expect(train.start == utc("2024-05-01T09:00:00"))
+        #expect(train.end == utc("2024-05-01T10:00:05"))
+        #expect(train.state == .completed)
+        let module = try #require(jobs.first { $0.localJobID == "j2/a2" })
+        #expect(module.state == .running)
+        #expect(module.cores == 2)  // cpu_num 0: MHz stands in, as ai4-accounting does
+        #expect(module.wallSeconds == 5400)  // 10:30 to the 12:00 snapshot that saw it running
+    }
+
+    @Test func timesAndQuantities() {
+        #expect(RFC3339.parse("2024-05-02T10:11:12.123456789Z") == utc("2024-05-02T10:11:12"))
+        #expect(RFC3339.parse("2024-05-02T10:11:12Z") == utc("2024-05-02T10:11:12"))
+        #expect(RFC3339.parse("2024-05-02T12:11:12.5+02:00") == utc("2024-05-02T10:11:12"))
+        #expect(RFC3339.parse("0001-01-01T00:00:00Z") == nil)
+        #expect(KubernetesQuantity.parse("500m") == 0.5)
+        #expect(KubernetesQuantity.parse("512Mi") == 536_870_912)
+        #expect(KubernetesQuantity.parse("1G") == 1e9)
+        #expect(KubernetesQuantity.parse("1e3") == 1000)
+        #expect(SnapshotSeries.time(inName: "2024-05-02T10:00:00Z.json") == utc("2024-05-02T10:00:00"))
+        #expect(SnapshotSeries.time(inName: "snap-20240502_1000.json.gz") == utc("2024-05-02T10:00:00"))
+        let gaps = SnapshotGaps.find([0, 3600, 7200, 10_800, 30_000, 33_600], gcThreshold: 4 * 3600)
+        #expect(gaps.map(\.from) == [10_800])
+    }
+}
