@@ -27,3 +27,20 @@ import Testing
         #expect(try FormatDetector.detect(path: empty) == nil)
     }
 }
+
+/// Every collector on an empty file and on a file of blank lines: no records, no error.
+@Suite struct EmptyInputTests {
+    @Test func everyCollectorAcceptsAnEmptyFile() async throws {
+        for bytes in [[UInt8](), Array("\n\n  \n".utf8)] {
+            let path = try temporaryFile(bytes, suffix: ".txt")
+            let utc = TimeZone(identifier: "UTC")!
+            #expect(try await collect(path: path, SacctCollector(file: path, options: .init(timeZone: utc))).records.isEmpty)
+            #expect(try await collect(path: path, PBSCollector(file: path, options: .init(timeZone: utc))).records.isEmpty)
+            #expect(try await collect(path: path, SGECollector(file: path, options: .init())).records.isEmpty)
+            #expect(try await collect(path: path, HTCondorCollector(file: path, options: .init())).records.isEmpty)
+            #expect(try await collect(path: path, SWFCollector(file: path, options: .init())).records.isEmpty)
+            let snapshot = SnapshotCollector(file: path, options: .init(platform: .kubernetes, takenAt: 0))
+            #expect(try await collect(path: path, snapshot).records.isEmpty)
+        }
+    }
+}
