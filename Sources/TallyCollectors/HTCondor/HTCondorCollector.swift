@@ -58,9 +58,9 @@ public struct HTCondorCollector: LineCollector {
             return
         }
         if attributes.isEmpty { adStart = number }
-        let name = text.slice(0, equals).trimmingSpaces.string
-        let value = text.slice(equals + 1, text.count).trimmingSpaces.string
-        attributes[name.lowercased()] = ClassAdValue(oldSyntax: value)
+        // Only attributes Tally reads become values: an ad has a hundred or more.
+        guard let name = Self.knownName(text.slice(0, equals).trimmingSpaces) else { return }
+        attributes[name] = ClassAdValue(oldSyntax: text.slice(equals + 1, text.count).trimmingSpaces.string)
     }
 
     public mutating func finish(into batch: inout CollectedBatch) throws(UnusableInput) {
@@ -164,6 +164,31 @@ public struct HTCondorCollector: LineCollector {
         } catch {
             throw FieldError(field: error.field, reason: error.description)
         }
+    }
+
+    /// The attributes records are built from, lower-cased (ClassAd names are case-insensitive).
+    static let knownNames = [
+        "clusterid", "procid", "globaljobid", "qdate", "jobstatus", "completiondate", "enteredcurrentstatus",
+        "cumulativesuspensiontime", "remotewallclocktime", "jobcurrentstartdate", "jobstartdate", "cpusprovisioned",
+        "machineattrcpus0", "requestcpus", "gpusprovisioned", "requestgpus", "memoryprovisioned", "requestmemory",
+        "memoryusage", "residentsetsize", "remoteusercpu", "remotesyscpu", "exitbysignal", "exitcode", "exitstatus",
+        "exitsignal", "lastremotehost", "acctgroup", "acctgroupuser", "owner", "x509userproxyvoname", "cmd",
+    ]
+    private static let namesByLength: [Int: [(bytes: [UInt8], name: String)]] = Dictionary(
+        grouping: knownNames.map { (bytes: Array($0.utf8), name: $0) }, by: { $0.bytes.count })
+
+    /// The known attribute `bytes` names, compared without case; nil for any other.
+    static func knownName(_ bytes: Bytes) -> String? {
+        guard let candidates = namesByLength[bytes.count] else { return nil }
+        for candidate in candidates {
+            var same = true
+            for index in 0..<bytes.count where bytes[index] | 0x20 != candidate.bytes[index] | 0x20 {
+                same = false
+                break
+            }
+            if same { return candidate.name }
+        }
+        return nil
     }
 
     private func reject(_ number: Int, _ field: String?, _ reason: String, _ line: Bytes?, _ batch: inout CollectedBatch) {

@@ -64,10 +64,9 @@ public struct PBSCollector: LineCollector {
             batch.skipped[.arrayParent, default: 0] += 1
             return
         }
-        let message = parts.count > 3 ? String(decoding: parts[3], as: UTF8.self) : ""
-        let attributes: [String: String]
+        let attributes: PBSAttributes
         do {
-            attributes = try Self.attributes(message)
+            attributes = try PBSAttributes(parts.count > 3 ? Array(parts[3]) : [])
         } catch {
             reject(number, nil, error.reason, line, &batch)
             return
@@ -82,7 +81,7 @@ public struct PBSCollector: LineCollector {
 
     public mutating func finish(into batch: inout CollectedBatch) throws(UnusableInput) {}
 
-    private mutating func record(type: Character, id: String, _ attributes: [String: String], stamp: String,
+    private mutating func record(type: Character, id: String, _ attributes: PBSAttributes, stamp: String,
                                  number: Int) throws(FieldError) -> UsageRecord {
         func epoch(_ key: String) throws(FieldError) -> Int64? {
             guard let text = attributes[key], !text.isEmpty else { return nil }
@@ -189,39 +188,62 @@ public struct PBSCollector: LineCollector {
     private func reject(_ number: Int, _ field: String?, _ reason: String, _ line: Bytes, _ batch: inout CollectedBatch) {
         batch.reject(file, line: number, field: field, reason, excerpt: line.excerpt())
     }
+}
 
-    /// Splits `key=value key="quoted value" key='with "quotes"'` (§4.5): the key runs to the first
-    /// `=`; a value starting with a quote runs to the matching quote, otherwise to the next space.
-    static func attributes(_ message: String) throws(FieldError) -> [String: String] {
-        var result: [String: String] = [:]
-        let bytes = Array(message.utf8)
+/// The `key=value` pairs of a PBS message that Tally reads (§4.5 quoting): the message is scanned
+/// once as bytes, and only known keys become strings.
+struct PBSAttributes {
+    static let keys = [
+        "user", "group", "account", "project", "jobname", "queue", "ctime", "etime", "start", "end",
+        "exec_host", "exec_vnode", "Resource_List.ncpus", "Resource_List.nodes", "Resource_List.nodect",
+        "Resource_List.ngpus", "Resource_List.mem", "resources_used.ncpus", "resources_used.walltime",
+        "resources_used.mem", "resources_used.cput", "total_execution_slots", "unique_node_count", "Exit_status",
+    ]
+    private static let indexByName = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
+    private static let byLength: [Int: [(bytes: [UInt8], index: Int)]] = Dictionary(
+        grouping: keys.enumerated().map { (bytes: Array($1.utf8), index: $0) }, by: { $0.bytes.count })
+
+    private var values = [String?](repeating: nil, count: keys.count)
+
+    subscript(name: String) -> String? { Self.indexByName[name].flatMap { values[$0] } }
+
+    /// Key up to the first `=`; a value starting with a quote runs to the matching quote,
+    /// otherwise to the next space.
+    init(_ bytes: [UInt8]) throws(FieldError) {
         var index = 0
         while index < bytes.count {
             while index < bytes.count, bytes[index] == UInt8(ascii: " ") { index += 1 }
             guard index < bytes.count else { break }
             let keyStart = index
             while index < bytes.count, bytes[index] != UInt8(ascii: "="), bytes[index] != UInt8(ascii: " ") { index += 1 }
-            let key = String(decoding: bytes[keyStart..<index], as: UTF8.self)
+            let keyEnd = index
             guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else {
+                let key = String(decoding: bytes[keyStart..<keyEnd], as: UTF8.self)
                 throw FieldError(field: key, reason: "'\(key)' has no value (expected key=value)")
             }
             index += 1
-            var value: String
+            var valueRange: Range<Int>
             if index < bytes.count, bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'") {
                 let quote = bytes[index]
                 index += 1
                 let valueStart = index
                 while index < bytes.count, bytes[index] != quote { index += 1 }
-                guard index < bytes.count else { throw FieldError(field: key, reason: "unterminated quote in \(key)") }
-                value = String(decoding: bytes[valueStart..<index], as: UTF8.self)
+                guard index < bytes.count else {
+                    let key = String(decoding: bytes[keyStart..<keyEnd], as: UTF8.self)
+                    throw FieldError(field: key, reason: "unterminated quote in \(key)")
+                }
+                valueRange = valueStart..<index
                 index += 1
             } else {
                 let valueStart = index
                 while index < bytes.count, bytes[index] != UInt8(ascii: " ") { index += 1 }
-                value = String(decoding: bytes[valueStart..<index], as: UTF8.self)
+                valueRange = valueStart..<index
             }
-            result[key] = value
+            guard let candidates = Self.byLength[keyEnd - keyStart] else { continue }
+            for candidate in candidates where bytes[keyStart..<keyEnd].elementsEqual(candidate.bytes) {
+                values[candidate.index] = String(decoding: bytes[valueRange], as: UTF8.self)
+                break
+            }
         }
-        return result
     }
 }
