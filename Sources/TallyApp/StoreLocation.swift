@@ -11,8 +11,13 @@ public enum StoreLocation {
         return "tally.db"
     }
 
-    public static func open(_ explicit: String?) throws -> SQLiteStore {
+    /// Opens the store; `mustExist` (for commands that only read) refuses to create an empty
+    /// database for a mistyped path.
+    public static func open(_ explicit: String?, mustExist: Bool = false) throws -> SQLiteStore {
         let path = resolve(explicit)
+        if mustExist, !path.contains("://"), !FileManager.default.fileExists(atPath: path) {
+            throw StoreError.cannotOpen(path: path, reason: "no such database (tally ingest creates it)")
+        }
         if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
             throw StoreError.cannotOpen(path: "postgres://…", reason: "the PostgreSQL store is not built yet (issue 5)")
         }

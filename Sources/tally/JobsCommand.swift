@@ -27,7 +27,7 @@ struct Jobs: AsyncParsableCommand {
         let calendar = PeriodCalendar(timeZone: timeZone)
         let query = JobQuery(window: try window.window(calendar), filters: try filter.resolve(), jobID: job,
                              limit: limit > 0 ? limit + 1 : nil)
-        let store = try StoreLocation.open(database.db)
+        let store = try StoreLocation.open(database.db, mustExist: true)
         // Rows go out as the store reads them: `--limit 0` over millions of jobs stays small.
         let listing = StreamingListing(format: format, limit: limit, calendar: calendar)
         try await store.forEachJob(query) { listing.add($0) }
@@ -93,7 +93,7 @@ struct Status: AsyncParsableCommand {
     @OptionGroup var zone: TimeZoneOption
 
     func run() async throws {
-        let store = try StoreLocation.open(database.db)
+        let store = try StoreLocation.open(database.db, mustExist: true)
         let status = try await store.status()
         print(StatusText.render(status, path: StoreLocation.resolve(database.db),
                                 calendar: PeriodCalendar(timeZone: try zone.resolve())), terminator: "")

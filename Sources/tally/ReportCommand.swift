@@ -42,7 +42,7 @@ struct Report: AsyncParsableCommand {
         }
         let query = ReportQuery(window: try window.window(calendar), period: period, groupBy: groupBy,
                                 filters: try filter.resolve(), timeZone: timeZone)
-        let store = try StoreLocation.open(database.db)
+        let store = try StoreLocation.open(database.db, mustExist: true)
         let report = try await store.report(query)
         let table = report.table(unit: unit, includeTotal: format == .table && report.rows.count > 1)
         print(table.render(format), terminator: "")

@@ -117,3 +117,16 @@ struct TallyProcess {
         #expect(status.stdout.contains("records: 1"))
     }
 }
+
+@Suite struct ReadCommandTests {
+    @Test func readingCommandsDoNotCreateADatabase() throws {
+        let temporary = try TemporaryStore()
+        let missing = temporary.directory.appendingPathComponent("typo.db").path
+        for command in [["report"], ["jobs"], ["status"], ["coverage"]] {
+            let result = try TallyProcess.run(command + ["--db", missing])
+            #expect(result.status != 0, "\(command)")
+            #expect(result.stderr.contains("no such database"), "\(command)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+}
