@@ -7,6 +7,24 @@ public enum SourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case htcondor
     case kubernetes
     case nomad
+
+    /// The number stored in databases: fixed per format, never reused, whatever the case order.
+    public var code: Int {
+        switch self {
+        case .slurm: 1
+        case .swf: 2
+        case .pbs: 3
+        case .sge: 4
+        case .htcondor: 5
+        case .kubernetes: 6
+        case .nomad: 7
+        }
+    }
+
+    public init?(code: Int) {
+        guard let format = Self.allCases.first(where: { $0.code == code }) else { return nil }
+        self = format
+    }
 }
 
 /// Where in its input a record (or a rejected line) came from.

@@ -92,7 +92,7 @@ struct JobReader {
             let exitSignal: Int64? = row[31]
             let record = try UsageRecord(
                 site: dim(0) ?? "", cluster: dim(1) ?? "",
-                source: SourceFormat.allCases.indices.contains(formatIndex) ? SourceFormat.allCases[formatIndex] : .slurm,
+                source: SourceFormat(code: formatIndex) ?? .slurm,
                 jobID: row[10], localJobID: row[11], naturalKey: row[12], name: row[13],
                 user: dim(4), group: dim(3), account: dim(2), partition: dim(5), qos: dim(6),
                 nodeCount: row[22], nodeList: row[23],

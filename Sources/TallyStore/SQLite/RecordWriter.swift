@@ -225,7 +225,7 @@ struct RecordWriter {
                                       Int32(bytes.count), SQLITE_TRANSIENT)
             }
         }
-        text(record.naturalKey); int(fingerprint); int(Int64(SourceFormat.allCases.firstIndex(of: record.source)!))
+        text(record.naturalKey); int(fingerprint); int(Int64(record.source.code))
         for column in 0..<DimensionIDs.count { int(ids[column]) }
         text(record.jobID); text(record.localJobID); text(record.name); text(record.rawState)
         int(record.submit); int(record.eligible); int(record.start); int(record.end); int(record.wallSeconds)
