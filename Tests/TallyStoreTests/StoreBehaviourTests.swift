@@ -124,3 +124,23 @@ import TallyCollectors
         #expect(one.map(\.localJobID) == ["22"])
     }
 }
+
+@Suite struct FormatRoundTripTests {
+    @Test func everySourceFormatReadsBackAsItself() async throws {
+        #expect(Set(SourceFormat.allCases.map(\.code)).count == SourceFormat.allCases.count)
+        let temporary = try TemporaryStore()
+        let run = try await temporary.store.beginIngest(format: .slurm, path: "roundtrip")
+        var batch = CollectedBatch()
+        for (index, format) in SourceFormat.allCases.enumerated() {
+            batch.records.append(try UsageRecord(
+                site: "s", cluster: "c", source: format, jobID: "\(index)", localJobID: "\(index)",
+                naturalKey: "s/\(format.rawValue)/c/\(index)", user: "u", group: nil, account: nil, partition: nil,
+                qos: nil, submit: 100, start: 100, end: 200, wallSeconds: 100, cores: 1, state: .completed,
+                origin: SourcePosition(file: "roundtrip", line: index + 1)))
+        }
+        _ = try await temporary.store.write(batch, in: run)
+        let stored = try await temporary.store.jobs(JobQuery())
+        #expect(Set(stored.map(\.source)) == Set(SourceFormat.allCases))
+        for record in stored { #expect(record.naturalKey.contains("/\(record.source.rawValue)/")) }
+    }
+}
