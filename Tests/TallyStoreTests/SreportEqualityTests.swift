@@ -11,15 +11,19 @@ struct SreportCapture {
     let directory: URL
     let timeZone: TimeZone
 
-    /// `sreport range: A .. B` from MANIFEST.txt, in the capture host's zone.
+    /// The window sreport says it reported (`… Utilization 2026-11-23T12:00:00 - 2026-11-23T12:59:59`),
+    /// in the capture host's zone. Not the range it was asked for: sreport caps the end at the last
+    /// complete hour, so a workload that crosses an hour is only partly in it.
     func window() throws -> Range<Int64> {
-        let manifest = try String(contentsOf: directory.appendingPathComponent("MANIFEST.txt"), encoding: .utf8)
-        let line = try #require(manifest.split(separator: "\n").first { $0.hasPrefix("sreport range:") })
-        let parts = line.dropFirst("sreport range:".count).split(separator: " ").filter { $0 != ".." }
+        let text = try String(contentsOf: directory.appendingPathComponent("sreport-account-by-user-seconds.txt"),
+                              encoding: .utf8)
+        let line = try #require(text.split(separator: "\n").first { $0.contains("Utilization") && $0.contains(" - ") })
+        let stamps = line.split(separator: " ").filter { $0.count == 19 && $0.dropFirst(10).first == "T" }
+        try #require(stamps.count == 2)
         let calendar = PeriodCalendar(timeZone: timeZone)
-        let from = try #require(calendar.parse(String(parts[0])))
-        let to = try #require(calendar.parse(String(parts[1])))
-        return from..<to
+        let from = try #require(calendar.parse(String(stamps[0])))
+        let last = try #require(calendar.parse(String(stamps[1])))
+        return from..<(last + 1)
     }
 
     /// `Cluster|Account|Login|Proper Name|Used|Energy` rows → [(account, login) : seconds].
