@@ -106,4 +106,25 @@ public struct WorkloadGenerator {
 
             """).utf8)
     }
+
+    /// One Grid Engine accounting line (45 fields; every tenth job a parallel slave-task line too).
+    public mutating func appendSGE(to out: inout [UInt8]) {
+        let job = job()
+        let host = "node\(job.id % 800)"
+        let failed = job.exit == -29 ? 37 : 0
+        let exit = job.exit == 271 ? 137 : max(0, job.exit)
+        let wall = job.end - job.start
+        var fields: [String] = [job.queue + ".q", host, "g\(job.group)", "u\(job.user)", "job\(job.id % 97)", "\(job.id)",
+                                "sge", "0", "\(job.submit)", "\(job.start)", "\(job.end)", "\(failed)", "\(exit)",
+                                "\(wall)", "\(job.cpu).000000", "0.500000", "\(job.memoryMiB * 512).000000"]
+        fields += Array(repeating: "0", count: 14)
+        fields += ["NONE", "defaultdepartment", job.cores > 1 ? "smp" : "NONE", "\(job.cores)", "0", "\(job.cpu).5",
+                   "123.456", "0.1", "-U g\(job.group) -l h_rt=48:00:00,h_vmem=4G -pe smp \(job.cores)", "0.0", "NONE",
+                   "\(job.memoryMiB * 1_048_576).0", "0", "0"]
+        out += Array((fields.joined(separator: ":") + "\n").utf8)
+        if job.id % 10 == 0 {
+            fields[41] = "1.\(host)"
+            out += Array((fields.joined(separator: ":") + "\n").utf8)
+        }
+    }
 }

@@ -78,7 +78,8 @@ struct TallyBench: AsyncParsableCommand {
 
         if otherFormatJobs > 0 {
             for (formatName, write) in [("pbs", { (g: inout WorkloadGenerator, out: inout [UInt8]) in g.appendPBS(to: &out) }),
-                                    ("htcondor", { (g: inout WorkloadGenerator, out: inout [UInt8]) in g.appendClassAd(to: &out) })] {
+                                    ("htcondor", { (g: inout WorkloadGenerator, out: inout [UInt8]) in g.appendClassAd(to: &out) }),
+                                    ("sge", { (g: inout WorkloadGenerator, out: inout [UInt8]) in g.appendSGE(to: &out) })] {
                 let file = "\(workdir)/\(formatName)-\(otherFormatJobs).log"
                 if !(reuse && FileManager.default.fileExists(atPath: file)) {
                     try generateLog(to: file, jobs: otherFormatJobs, write)
