@@ -72,10 +72,10 @@ func collectSGE(path: String) async throws -> Collected {
 
     @Test func longerLinesAreReadByTheirShape() {
         // Univa's extra fields after #45 versus a ':' inside category.
-        var univa = [String](repeating: "0", count: 74)
+        var univa = [Substring](repeating: "0", count: 74)
         univa[39] = "-l gpu=1"; univa[41] = "NONE"
         #expect(SGECollector.placeCategory(univa)?[39] == "-l gpu=1")
-        var colon = [String](repeating: "0", count: 47)
+        var colon = [Substring](repeating: "0", count: 47)
         colon[39] = "-l h_rt=3"; colon[40] = "00"; colon[41] = "00 -q x"; colon[43] = "NONE"
         #expect(SGECollector.placeCategory(colon)?[39] == "-l h_rt=3:00:00 -q x")
     }

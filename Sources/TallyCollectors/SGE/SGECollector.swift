@@ -39,7 +39,9 @@ public struct SGECollector: LineCollector {
             batch.skipped[text.count <= 1 ? .blank : .header, default: 0] += 1
             return
         }
-        let raw = String(decoding: text, as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        // Substrings of one decoded line, split on the byte: no string per field, no Character walk.
+        let decoded = String(decoding: text, as: UTF8.self)
+        let raw = decoded.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false).map { Substring($0) }
         guard raw.count >= 43 else {
             reject(number, nil, "too few fields: \(raw.count) of 45", line, &batch)
             return
@@ -73,24 +75,24 @@ public struct SGECollector: LineCollector {
 
     /// The 45 fields in order (43-field lines padded). Extra fields are Univa's appended ones when
     /// fields 41–45 type-check where they stand; otherwise colons from `category`.
-    static func placeCategory(_ raw: [String]) -> [String]? {
+    static func placeCategory(_ raw: [Substring]) -> [Substring]? {
         var fields = raw
         while fields.count < 45 { fields.append("") }
         if fields.count == 45 || tailTypeChecks(Array(fields[40..<45])) { return Array(fields.prefix(45)) }
         let extra = fields.count - 45
         let tail = Array(fields.suffix(5))
         guard tailTypeChecks(tail) else { return nil }
-        let category = fields[39...(39 + extra)].joined(separator: ":")
+        let category = Substring(fields[39...(39 + extra)].joined(separator: ":"))
         return Array(fields[0..<39]) + [category] + tail
     }
 
     /// iow (float), pe_taskid (NONE or n.host), maxvmem (float), arid (int), ar_sub_time (int).
-    private static func tailTypeChecks(_ tail: [String]) -> Bool {
+    private static func tailTypeChecks(_ tail: [Substring]) -> Bool {
         Double(tail[0]) != nil && !tail[1].contains(" ") && Double(tail[2]) != nil
             && (tail[3].isEmpty || Int64(tail[3]) != nil) && (tail[4].isEmpty || Int64(tail[4]) != nil)
     }
 
-    private func record(_ fields: [String], number: Int) throws(FieldError) -> UsageRecord {
+    private func record(_ fields: [Substring], number: Int) throws(FieldError) -> UsageRecord {
         func integer(_ index: Int) throws(FieldError) -> Int64 {
             guard let value = Int64(fields[index]) ?? Double(fields[index]).map({ Int64($0.rounded()) }) else {
                 throw FieldError(field: Self.names[index], reason: "not a number: '\(fields[index])'")
@@ -111,7 +113,7 @@ public struct SGECollector: LineCollector {
             return value > 100_000_000_000 ? value / 1000 : value
         }
         func text(_ index: Int, none: String = "NONE") -> String? {
-            fields[index].isEmpty || fields[index] == none ? nil : fields[index]
+            fields[index].isEmpty || fields[index] == none ? nil : String(fields[index])
         }
 
         let jobNumber = try integer(5)
@@ -144,7 +146,7 @@ public struct SGECollector: LineCollector {
         } else if exitStatus != 0 {
             state = .failed
         }
-        let host = fields[1]
+        let host = String(fields[1])
         let id = task > 0 ? "\(jobNumber).\(task)" : "\(jobNumber)"
         let account = text(6, none: "sge") ?? text(31)
         do {
@@ -154,7 +156,7 @@ public struct SGECollector: LineCollector {
                 name: text(4), user: text(3), group: text(2), account: account,
                 partition: text(0), qos: nil, nodeCount: host.isEmpty ? 0 : 1, nodeList: host.isEmpty ? nil : host,
                 submit: submit, start: start, end: end, wallSeconds: start == nil ? 0 : wall,
-                cores: Int(slots), gpus: Self.gpus(in: fields[39]),
+                cores: Int(slots), gpus: Self.gpus(in: String(fields[39])),
                 memoryUsedPeak: Int64(maxRSS * 1024), cpuSeconds: Int64(cpu.rounded()),
                 state: state, rawState: "failed=\(failed) exit_status=\(exitStatus)",
                 exitCode: code, exitSignal: signal, origin: SourcePosition(file: file, line: number))
