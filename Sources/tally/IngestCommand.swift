@@ -31,8 +31,7 @@ struct Ingest: AsyncParsableCommand {
         @Option(help: "Cluster name for input without a Cluster column.")
         var cluster: String?
 
-        @Option(help: ArgumentHelp("IANA zone sacct printed its times in (default: this machine's).", valueName: "zone"))
-        var timezone: String?
+        @OptionGroup var timezone: InputZoneOption
 
         @Option(help: ArgumentHelp("Column names for --noheader input, comma-separated, as given to sacct --format.", valueName: "names"))
         var fields: String?
@@ -42,15 +41,12 @@ struct Ingest: AsyncParsableCommand {
 
         func validate() throws {
             if let delimiter, delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one byte") }
-            if let timezone, TimeZone(identifier: timezone) == nil {
-                throw ValidationError("unknown time zone '\(timezone)'")
-            }
         }
 
         func run() async throws {
             let options = SacctCollector.Options(
                 site: common.site, cluster: cluster,
-                timeZone: timezone.flatMap(TimeZone.init(identifier:)) ?? .current,
+                timeZone: timezone.zone,
                 fields: fields.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
                 delimiter: delimiter?.utf8.first)
             try await common.ingest(files) { SacctCollector(file: $0, options: options) }
@@ -76,18 +72,10 @@ struct Ingest: AsyncParsableCommand {
         @Option(help: "Cluster name (default: the server name in the job ids).")
         var cluster: String?
 
-        @Option(help: ArgumentHelp("IANA zone of the server's line timestamps (default: this machine's).", valueName: "zone"))
-        var timezone: String?
-
-        func validate() throws {
-            if let timezone, TimeZone(identifier: timezone) == nil {
-                throw ValidationError("unknown time zone '\(timezone)'")
-            }
-        }
+        @OptionGroup var timezone: InputZoneOption
 
         func run() async throws {
-            let options = PBSCollector.Options(site: common.site, cluster: cluster,
-                                               timeZone: timezone.flatMap(TimeZone.init(identifier:)) ?? .current)
+            let options = PBSCollector.Options(site: common.site, cluster: cluster, timeZone: timezone.zone)
             try await common.ingest(files) { PBSCollector(file: $0, options: options) }
         }
     }
@@ -133,17 +121,10 @@ struct Ingest: AsyncParsableCommand {
         @Option(help: "Cluster name, where the input does not name one.")
         var cluster: String?
 
-        @Option(help: ArgumentHelp("IANA zone of local times in the inputs (default: this machine's).", valueName: "zone"))
-        var timezone: String?
-
-        func validate() throws {
-            if let timezone, TimeZone(identifier: timezone) == nil {
-                throw ValidationError("unknown time zone '\(timezone)'")
-            }
-        }
+        @OptionGroup var timezone: InputZoneOption
 
         func run() async throws {
-            let zone = timezone.flatMap(TimeZone.init(identifier:)) ?? .current
+            let zone = timezone.zone
             var byFormat: [SourceFormat: [String]] = [:]
             var undetected = 0
             for file in try InputFiles.expand(paths) {

@@ -20,6 +20,21 @@ struct TimeZoneOption: ParsableArguments {
     }
 }
 
+/// The zone that local times in an input are in (sacct output, PBS line stamps).
+struct InputZoneOption: ParsableArguments {
+    @Option(name: .customLong("timezone"),
+            help: ArgumentHelp("IANA zone of local times in the input (default: this machine's).", valueName: "zone"))
+    var name: String?
+
+    func validate() throws {
+        if let name, TimeZone(identifier: name) == nil {
+            throw ValidationError("unknown time zone '\(name)' (use an IANA name such as Europe/Berlin)")
+        }
+    }
+
+    var zone: TimeZone { name.flatMap(TimeZone.init(identifier:)) ?? .current }
+}
+
 struct WindowOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Start: 2024-03, 2024-03-01 or 2024-03-01T10:00.", valueName: "date"))
     var from: String?
