@@ -57,10 +57,10 @@ public struct SacctCollector: LineCollector {
             batch.skipped[.blank, default: 0] += 1
             return
         }
-        guard let layout else {
-            try readLayout(from: line, number: number, into: &batch)
-            return
+        if layout == nil, try readLayout(from: line, number: number, into: &batch) {
+            return  // the line was the header
         }
+        guard let layout else { return }
         if line.count == headerBytes.count, line.elementsEqual(headerBytes) {
             batch.skipped[.header, default: 0] += 1  // concatenated outputs repeat the header
             return
@@ -119,7 +119,7 @@ public struct SacctCollector: LineCollector {
     public mutating func restore(_ state: [UInt8]) throws(UnusableInput) {
         guard !state.isEmpty else { return }
         var ignored = CollectedBatch()
-        try state.withUnsafeBufferPointer { bytes throws(UnusableInput) in
+        _ = try state.withUnsafeBufferPointer { bytes throws(UnusableInput) in
             try readLayout(from: bytes, number: 1, into: &ignored)
         }
     }
@@ -134,7 +134,10 @@ public struct SacctCollector: LineCollector {
 
     // MARK: - Layout
 
-    private mutating func readLayout(from line: Bytes, number: Int, into batch: inout CollectedBatch) throws(UnusableInput) {
+    /// Sets the column layout from the first line (a header) or `--fields`; true when the line was
+    /// the header and so is used up.
+    @discardableResult
+    private mutating func readLayout(from line: Bytes, number: Int, into batch: inout CollectedBatch) throws(UnusableInput) -> Bool {
         if options.delimiter == nil, !line.contains(byte: UInt8(ascii: "|")), line.contains(byte: UInt8(ascii: ",")) {
             delimiter = UInt8(ascii: ",")
         }
@@ -145,7 +148,7 @@ public struct SacctCollector: LineCollector {
                 layout = try SacctLayout(names: names, fromHeader: true)
                 headerBytes = Array(line)
                 batch.skipped[.header, default: 0] += 1
-                return
+                return true
             }
             guard let fields = options.fields else {
                 throw UnusableInput(position: position(number),
@@ -159,8 +162,7 @@ public struct SacctCollector: LineCollector {
         } catch {
             throw UnusableInput(position: position(number), reason: "the field list has an empty column name")
         }
-        batch.linesRead -= 1  // counted again below
-        try consume(line, number: number, into: &batch)
+        return false
     }
 
     // MARK: - Splitting and repair
