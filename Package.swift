@@ -10,12 +10,15 @@ let package = Package(
         .library(name: "TallyCore", targets: ["TallyCore"]),
         .library(name: "TallyCollectors", targets: ["TallyCollectors"]),
         .library(name: "TallyStore", targets: ["TallyStore"]),
+        .library(name: "TallyConfig", targets: ["TallyConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
     ],
     targets: [
         .target(name: "TallyCore"),
@@ -29,16 +32,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
+            name: "TallyConfig",
+            dependencies: [
+                "TallyCore",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "SwiftCSV", package: "SwiftCSV"),
+            ]),
+        .target(
             name: "TallyApp",
             dependencies: [
-                "TallyCore", "TallyCollectors", "TallyStore",
+                "TallyCore", "TallyCollectors", "TallyStore", "TallyConfig",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ]),
         .executableTarget(
             name: "tally",
             dependencies: [
-                "TallyApp", "TallyCore", "TallyCollectors", "TallyStore",
+                "TallyApp", "TallyCore", "TallyCollectors", "TallyStore", "TallyConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -54,7 +64,7 @@ let package = Package(
         .testTarget(
             name: "TallyStoreTests",
             dependencies: [
-                "TallyStore", "TallyCollectors", "TallyCore", "TallyApp", "TallyTestSupport",
+                "TallyStore", "TallyCollectors", "TallyCore", "TallyApp", "TallyConfig", "TallyTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
     ],

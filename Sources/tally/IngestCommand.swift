@@ -45,8 +45,8 @@ struct Ingest: AsyncParsableCommand {
 
         func run() async throws {
             let options = SacctCollector.Options(
-                site: common.site, cluster: cluster,
-                timeZone: timezone.zone,
+                site: common.site, cluster: common.cluster(cluster),
+                timeZone: timezone.zone(site: common.siteSettings),
                 fields: fields.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
                 delimiter: delimiter?.utf8.first)
             try await common.ingest(files) { SacctCollector(file: $0, options: options) }
@@ -75,7 +75,7 @@ struct Ingest: AsyncParsableCommand {
         @OptionGroup var timezone: InputZoneOption
 
         func run() async throws {
-            let options = PBSCollector.Options(site: common.site, cluster: cluster, timeZone: timezone.zone)
+            let options = PBSCollector.Options(site: common.site, cluster: common.cluster(cluster), timeZone: timezone.zone(site: common.siteSettings))
             try await common.ingest(files) { PBSCollector(file: $0, options: options) }
         }
     }
@@ -95,11 +95,11 @@ struct Ingest: AsyncParsableCommand {
 
         @OptionGroup var common: IngestOptions
 
-        @Option(help: "Cluster name (the accounting file has none).")
-        var cluster = "default"
+        @Option(help: "Cluster name (the accounting file has none; default: the config's [site] cluster, else default).")
+        var cluster: String?
 
         func run() async throws {
-            let options = SGECollector.Options(site: common.site, cluster: cluster)
+            let options = SGECollector.Options(site: common.site, cluster: common.cluster(cluster) ?? "default")
             try await common.ingest(files) { SGECollector(file: $0, options: options) }
         }
     }
@@ -124,7 +124,7 @@ struct Ingest: AsyncParsableCommand {
         @OptionGroup var timezone: InputZoneOption
 
         func run() async throws {
-            let zone = timezone.zone
+            let zone = timezone.zone(site: common.siteSettings)
             var byFormat: [SourceFormat: [String]] = [:]
             var undetected = 0
             for file in try InputFiles.expand(paths) {
@@ -151,22 +151,22 @@ struct Ingest: AsyncParsableCommand {
         private func ingest(_ format: SourceFormat, _ files: [String], zone: TimeZone) async throws {
             switch format {
             case .slurm:
-                let options = SacctCollector.Options(site: common.site, cluster: cluster, timeZone: zone)
+                let options = SacctCollector.Options(site: common.site, cluster: common.cluster(cluster), timeZone: zone)
                 try await common.ingest(files) { SacctCollector(file: $0, options: options) }
             case .pbs:
-                let options = PBSCollector.Options(site: common.site, cluster: cluster, timeZone: zone)
+                let options = PBSCollector.Options(site: common.site, cluster: common.cluster(cluster), timeZone: zone)
                 try await common.ingest(files) { PBSCollector(file: $0, options: options) }
             case .sge:
-                let options = SGECollector.Options(site: common.site, cluster: cluster ?? "default")
+                let options = SGECollector.Options(site: common.site, cluster: common.cluster(cluster) ?? "default")
                 try await common.ingest(files) { SGECollector(file: $0, options: options) }
             case .htcondor:
-                let options = HTCondorCollector.Options(site: common.site, cluster: cluster)
+                let options = HTCondorCollector.Options(site: common.site, cluster: common.cluster(cluster))
                 try await common.ingest(files) { HTCondorCollector(file: $0, options: options) }
             case .kubernetes, .nomad:
                 printError("snapshots are read with tally ingest \(format.rawValue) DIR (they need their times)")
                 throw ExitCode(2)
             case .swf:
-                let options = SWFCollector.Options(site: common.site, cluster: cluster)
+                let options = SWFCollector.Options(site: common.site, cluster: common.cluster(cluster))
                 try await common.ingest(files) { SWFCollector(file: $0, options: options) }
             }
         }
@@ -192,7 +192,7 @@ struct Ingest: AsyncParsableCommand {
         var cluster: String?
 
         func run() async throws {
-            let options = HTCondorCollector.Options(site: common.site, cluster: cluster)
+            let options = HTCondorCollector.Options(site: common.site, cluster: common.cluster(cluster))
             try await common.ingest(files) { HTCondorCollector(file: $0, options: options) }
         }
     }
@@ -241,7 +241,7 @@ struct Ingest: AsyncParsableCommand {
         var startEpoch: Int64?
 
         func run() async throws {
-            let options = SWFCollector.Options(site: common.site, cluster: cluster, startEpoch: startEpoch)
+            let options = SWFCollector.Options(site: common.site, cluster: common.cluster(cluster), startEpoch: startEpoch)
             try await common.ingest(files) { SWFCollector(file: $0, options: options) }
         }
     }
@@ -263,19 +263,19 @@ struct SnapshotOptions: ParsableArguments {
 
     @OptionGroup var common: IngestOptions
 
-    @Option(help: "Cluster name.")
-    var cluster = "default"
+    @Option(help: "Cluster name (default: the config's [site] cluster, else default).")
+    var cluster: String?
 
     func ingest(_ platform: SourceFormat) async throws {
         let series = SnapshotSeries(files: try InputFiles.expand(paths))
         let times = Dictionary(series.snapshots.map { ($0.path, $0.takenAt) }, uniquingKeysWith: { first, _ in first })
-        let site = common.site, cluster = self.cluster
+        let site = common.site, cluster = common.cluster(self.cluster) ?? "default"
         // One file at a time, in time order, so later snapshots replace what earlier ones said.
         try await common.ingest(series.snapshots.map(\.path)) { path in
             SnapshotCollector(file: path, options: .init(platform: platform, site: site, cluster: cluster,
                                                          takenAt: times[path] ?? 0))
         }
-        let store = try StoreLocation.open(common.database.db)
+        let store = try await common.configuration.open(common.database, mustExist: false).store
         try await store.recordSnapshots(site: site, cluster: cluster, format: platform,
                                         times: series.snapshots.map(\.takenAt))
     }
@@ -284,9 +284,10 @@ struct SnapshotOptions: ParsableArguments {
 /// Options every `tally ingest` source takes, and the loop they share.
 struct IngestOptions: ParsableArguments {
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var configuration: ConfigOption
 
-    @Option(help: "Site name recorded on every job (default: $TALLY_SITE, else local).")
-    var site: String = ProcessInfo.processInfo.environment["TALLY_SITE"] ?? "local"
+    @Option(name: .customLong("site"), help: "Site name recorded on every job (default: $TALLY_SITE, else the config's [site] name, else local).")
+    var siteOption: String?
 
     @Flag(help: "Stop at the first rejected line and exit non-zero.")
     var strict = false
@@ -299,8 +300,21 @@ struct IngestOptions: ParsableArguments {
 
     /// Ingests each file (directories expanded, in name order) with a fresh collector, through
     /// checkpoints; exits 2 if any input was unusable.
+    /// `--site`, else `$TALLY_SITE`, else the config file's `[site] name`, else "local".
+    var site: String {
+        if let siteOption { return siteOption }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["TALLY_SITE"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return ((try? configuration.siteSettings()) ?? nil)?.name ?? "local"
+    }
+
+    /// The config file's `[site]` settings (cluster and time-zone defaults).
+    var siteSettings: SiteSettings? { (try? configuration.siteSettings()) ?? nil }
+
+    /// A cluster option's value, else the config's `[site] cluster`.
+    func cluster(_ given: String?) -> String? { given ?? siteSettings?.cluster }
+
     func ingest<C: LineCollector>(_ paths: [String], collector: (String) -> C) async throws {
-        let store = try StoreLocation.open(database.db)
+        let store = try await configuration.open(database, mustExist: false).store
         let pipeline = CheckpointedIngest(pipeline: IngestPipeline(store: store, strict: strict), reread: reread)
         let files = try InputFiles.expand(paths)
         let reporter = ProgressReporter(enabled: !quiet && isTerminal(2))

@@ -9,12 +9,17 @@ struct Jobs: AsyncParsableCommand {
         abstract: "List raw job records as the sources gave them.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var configuration: ConfigOption
     @OptionGroup var window: WindowOptions
     @OptionGroup var zone: TimeZoneOption
     @OptionGroup var filter: FilterOptions
 
     @Option(help: "Only this job id (as shown, e.g. 123_4, or the raw id).")
     var job: String?
+
+    @Option(help: ArgumentHelp("Show which benchmark, GPU class, charge rate and aliases apply to this job, and the arithmetic.",
+                               valueName: "job-id"))
+    var explain: String?
 
     @Option(help: "At most this many jobs (0 = all).")
     var limit: Int = 1000
@@ -23,8 +28,20 @@ struct Jobs: AsyncParsableCommand {
     var format: OutputFormat = .table
 
     func run() async throws {
-        let timeZone = try zone.resolve()
+        let timeZone = try zone.resolve(site: try configuration.siteSettings())
         let calendar = PeriodCalendar(timeZone: timeZone)
+        if let explain {
+            let opened = try await configuration.open(database, mustExist: true)
+            let records = try await opened.store.jobs(JobQuery(filters: try filter.resolve(), jobID: explain))
+            guard !records.isEmpty else {
+                printError("no job \(explain) in the database")
+                throw ExitCode(1)
+            }
+            for record in records {
+                print(ExplainText.render(record, configuration: opened.configuration, calendar: calendar))
+            }
+            return
+        }
         let query = JobQuery(window: try window.window(calendar), filters: try filter.resolve(), jobID: job,
                              limit: limit > 0 ? limit + 1 : nil)
         let store = try StoreLocation.open(database.db, mustExist: true)

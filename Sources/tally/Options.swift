@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import TallyApp
+import TallyConfig
 import TallyCore
 
 struct DatabaseOptions: ParsableArguments {
@@ -7,12 +9,33 @@ struct DatabaseOptions: ParsableArguments {
     var db: String?
 }
 
+/// `--config`: the rules reports apply (benchmarks, GPU classes, charge rates, aliases, users).
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Configuration file (default: $TALLY_CONFIG, else the one the database last used).", valueName: "path"))
+    var config: String?
+
+    /// The file's `[site]` settings, when a file is given (for defaults of other options).
+    func siteSettings() throws -> SiteSettings? {
+        guard let path = ConfigLoader.resolvePath(config) else { return nil }
+        return try ConfigLoader.load(path: path).configuration.site
+    }
+
+    /// Opens the store with the configuration applied, printing the rebuild notice and warnings.
+    func open(_ database: DatabaseOptions, mustExist: Bool) async throws -> ConfiguredStore {
+        let opened = try await ConfiguredStore.open(database.db, config: config, mustExist: mustExist)
+        for warning in opened.warnings { printError(warning.description) }
+        if let notice = opened.rebuildNotice { printError("note: " + notice) }
+        return opened
+    }
+}
+
 struct TimeZoneOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("IANA time zone for dates and periods (default UTC).", valueName: "zone"))
     var timezone: String?
 
-    func resolve(default fallback: TimeZone = TimeZone(identifier: "UTC")!) throws -> TimeZone {
-        guard let timezone else { return fallback }
+    func resolve(default fallback: TimeZone = TimeZone(identifier: "UTC")!, site: SiteSettings? = nil) throws -> TimeZone {
+        guard let timezone = timezone ?? site?.timeZone else { return fallback }
         guard let zone = TimeZone(identifier: timezone) else {
             throw ValidationError("unknown time zone '\(timezone)' (use an IANA name such as Europe/Berlin)")
         }
@@ -33,6 +56,11 @@ struct InputZoneOption: ParsableArguments {
     }
 
     var zone: TimeZone { name.flatMap(TimeZone.init(identifier:)) ?? .current }
+
+    /// The input's zone: `--timezone`, else the config's `[site] timezone`, else this machine's.
+    func zone(site: SiteSettings?) -> TimeZone {
+        (name ?? site?.timeZone).flatMap(TimeZone.init(identifier:)) ?? .current
+    }
 }
 
 struct WindowOptions: ParsableArguments {

@@ -7,13 +7,20 @@ struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Usage per period and group: jobs, wall, core, CPU and GPU hours, memory, efficiency.",
         discussion: """
-            core hours = cores × wall; cpu hours = CPU time used; efficiency = cpu ÷ core hours.
-            Usage is split across periods to the second; jobs are counted in the period they ended.
-            Keys for --by and --where: site, cluster, account, group, user, partition, qos, state,
-            gpu-model. Periods are calendar periods in --timezone (default UTC); weeks are ISO weeks.
+            core hours = cores × wall; cpu hours = CPU time used; efficiency = cpu ÷ core hours;
+            wait = start − eligible (else submit), per started job; avg_cores = cores per job.
+            With a configuration: <benchmark>_hours (e.g. hs23_hours) = score × core hours,
+            gpu_norm_hours = GPU class factor × GPU hours, su = service units charged,
+            core_util_pct / gpu_util_pct = allocated ÷ configured capacity.
+            Usage is split across periods (and rule changes) to the second; jobs are counted in the
+            period they ended. Keys for --by and --where: site, cluster, account (vo, project),
+            group, user, partition, qos, state, gpu-model, gpu-class, organisation, job-size,
+            wall-bucket. Account, group and user are shown after aliases. Periods are calendar
+            periods in --timezone (default: the config's [site] timezone, else UTC).
             """)
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var configuration: ConfigOption
     @OptionGroup var window: WindowOptions
     @OptionGroup var zone: TimeZoneOption
     @OptionGroup var filter: FilterOptions
@@ -30,8 +37,11 @@ struct Report: AsyncParsableCommand {
     @Option(help: "Time unit for usage columns: hours, minutes or seconds.")
     var unit: TimeUnit = .hours
 
+    @Option(help: ArgumentHelp("Columns to show, comma-separated (default: all that apply).", valueName: "metrics"))
+    var metrics: [String] = []
+
     func run() async throws {
-        let timeZone = try zone.resolve()
+        let timeZone = try zone.resolve(site: try configuration.siteSettings())
         let calendar = PeriodCalendar(timeZone: timeZone)
         var groupBy: [ReportDimension] = []
         for name in by.flatMap({ $0.split(separator: ",") }).map(String.init) {
@@ -42,13 +52,21 @@ struct Report: AsyncParsableCommand {
         }
         let query = ReportQuery(window: try window.window(calendar), period: period, groupBy: groupBy,
                                 filters: try filter.resolve(), timeZone: timeZone)
-        let store = try StoreLocation.open(database.db, mustExist: true)
+        var chosen: [Metric]?
+        for name in metrics.flatMap({ $0.split(separator: ",") }).map(String.init) {
+            guard let metric = Metric(name: name) else {
+                throw ValidationError("--metrics: unknown column '\(name)' (one of \(Metric.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            chosen = (chosen ?? []) + [metric]
+        }
+        let store = try await configuration.open(database, mustExist: true).store
         let report = try await store.report(query)
-        let table = report.table(unit: unit, includeTotal: format == .table && report.rows.count > 1)
+        let table = report.table(unit: unit, metrics: chosen, includeTotal: format == .table && report.rows.count > 1)
         print(table.render(format), terminator: "")
         let basis = "\(report.basis.records) jobs ended in \(calendar.format(report.window.lowerBound))..\(calendar.format(report.window.upperBound)) (\(calendar.zoneName)); "
             + "\(report.basis.sources) sources, \(report.basis.rejectedLines) rejected lines in the database"
             + (report.basis.rejectedLines > 0 ? " (see tally status)" : "")
         if format == .table { print("\n" + basis) } else { printError(basis) }
+        for note in report.notes { printError("note: " + note) }
     }
 }

@@ -56,7 +56,7 @@ struct TallyProcess {
         #expect(json.stderr.contains("28 jobs ended"))
 
         let csv = try TallyProcess.run(["report", "--db", db, "--period", "day", "--by", "gpu-model", "--format", "csv"])
-        #expect(csv.stdout.hasPrefix("period,gpu-model,jobs,wall_hours,core_hours,cpu_hours,gpu_hours,mem_gb_hours,efficiency\n"))
+        #expect(csv.stdout.hasPrefix("period,gpu-model,jobs,wall_hours,core_hours,cpu_hours,gpu_hours,mem_gb_hours,efficiency,avg_wait_hours,avg_cores"))
 
         let table = try TallyProcess.run(["report", "--db", db, "--by", "account"])
         #expect(table.stdout.contains("total"))

@@ -68,7 +68,15 @@ import TallyCollectors
             }
             for period in periods {
                 var amounts = UsageAmounts()
-                if let countAt, countAt >= period.start, countAt < period.end { amounts.jobs = 1 }
+                if let countAt, countAt >= period.start, countAt < period.end {
+                    amounts.jobs = 1
+                    amounts.jobCores = Int64(record.cores)
+                    amounts.jobGPUs = Int64(record.gpus)
+                    if let start = record.start, let from = record.eligible ?? record.submit, start >= from {
+                        amounts.waitSeconds = start - from
+                        amounts.startedJobs = 1
+                    }
+                }
                 if let start = record.start, record.wallSeconds > 0 {
                     let end = start + record.wallSeconds
                     let low = max(start, period.start), high = min(end, period.end)
@@ -77,6 +85,8 @@ import TallyCollectors
                         amounts.wallSeconds = seconds
                         amounts.coreSeconds = seconds * Int64(record.cores)
                         amounts.gpuSeconds = seconds * Int64(record.gpus)
+                        // Without a configuration every GPU class weighs 1 (thousandths).
+                        amounts.gpuWeightedMilli = amounts.gpuSeconds * 1000
                         amounts.memoryMiBSeconds = seconds * ((record.memoryAllocated ?? 0) >> 20)
                         if let cpu = record.cpuSeconds {
                             amounts.cpuSeconds = cpu * (high - start) / record.wallSeconds - cpu * (low - start) / record.wallSeconds

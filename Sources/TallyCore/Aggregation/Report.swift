@@ -20,9 +20,11 @@ public struct ReportRow: Sendable, Hashable {
     public var period: Period
     public var keys: [String]
     public var amounts: UsageAmounts
+    /// What the configured resources offered for this row's scope (utilisation's denominator).
+    public var capacity: Capacity?
 
-    public init(period: Period, keys: [String], amounts: UsageAmounts) {
-        self.period = period; self.keys = keys; self.amounts = amounts
+    public init(period: Period, keys: [String], amounts: UsageAmounts, capacity: Capacity? = nil) {
+        self.period = period; self.keys = keys; self.amounts = amounts; self.capacity = capacity
     }
 }
 
@@ -42,9 +44,21 @@ public struct Report: Sendable, Hashable {
     public var window: Range<Int64>
     public var rows: [ReportRow]
     public var basis: ReportBasis
+    /// The columns this report shows by default: the basic ones plus what the configuration adds.
+    public var metrics: [Metric]
+    public var benchmarkKind: String
+    /// User name → display name from the user directory.
+    public var displayNames: [String: String]
+    public var totalCapacity: Capacity?
+    /// What a reader must know to trust the figures (unclassified GPUs, unbenchmarked hours…).
+    public var notes: [String]
 
-    public init(query: ReportQuery, window: Range<Int64>, rows: [ReportRow], basis: ReportBasis) {
+    public init(query: ReportQuery, window: Range<Int64>, rows: [ReportRow], basis: ReportBasis,
+                metrics: [Metric] = Metric.basic, benchmarkKind: String = "HS23", displayNames: [String: String] = [:],
+                totalCapacity: Capacity? = nil, notes: [String] = []) {
         self.query = query; self.window = window; self.rows = rows; self.basis = basis
+        self.metrics = metrics; self.benchmarkKind = benchmarkKind; self.displayNames = displayNames
+        self.totalCapacity = totalCapacity; self.notes = notes
     }
 
     public var total: UsageAmounts {
@@ -70,7 +84,14 @@ public struct ReportAccumulator: Sendable {
     public func rows() -> [ReportRow] {
         cells.sorted { lhs, rhs in
             if lhs.key.period != rhs.key.period { return lhs.key.period < rhs.key.period }
-            return lhs.key.keys.lexicographicallyPrecedes(rhs.key.keys)
+            // Size and wall-time buckets sort by size, everything else by name.
+            for (left, right) in zip(lhs.key.keys, rhs.key.keys) where left != right {
+                if let leftOrder = JobBuckets.order(of: left), let rightOrder = JobBuckets.order(of: right) {
+                    return leftOrder < rightOrder
+                }
+                return left < right
+            }
+            return false
         }.map { ReportRow(period: periods[$0.key.period], keys: $0.key.keys, amounts: $0.value) }
     }
 }

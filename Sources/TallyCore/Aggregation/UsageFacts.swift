@@ -4,6 +4,8 @@ public struct UsageFacts: Sendable, Hashable {
     public var wallSeconds: Int64
     public var end: Int64?
     public var submit: Int64?
+    /// When the job could first start (Slurm Eligible): wait time runs from here, else from submit.
+    public var eligible: Int64?
     public var state: JobState
     public var cores: Int64
     public var gpus: Int64
@@ -12,8 +14,9 @@ public struct UsageFacts: Sendable, Hashable {
     public var cpuSeconds: Int64?
 
     public init(start: Int64?, wallSeconds: Int64, end: Int64?, submit: Int64?, state: JobState,
-                cores: Int64, gpus: Int64, memoryMiB: Int64, cpuSeconds: Int64?) {
+                cores: Int64, gpus: Int64, memoryMiB: Int64, cpuSeconds: Int64?, eligible: Int64? = nil) {
         self.start = start; self.wallSeconds = wallSeconds; self.end = end; self.submit = submit
+        self.eligible = eligible
         self.state = state; self.cores = cores; self.gpus = gpus; self.memoryMiB = memoryMiB
         self.cpuSeconds = cpuSeconds
     }
@@ -36,13 +39,40 @@ public struct UsageFacts: Sendable, Hashable {
         return submit
     }
 
+    /// Seconds from eligible (else submit) to start; nil for jobs that never started.
+    public var waitSeconds: Int64? {
+        guard let start, let from = eligible ?? submit, start >= from else { return nil }
+        return start - from
+    }
+
+    /// `[t0, t1)`: everything the job contributes to lies inside it (usage, and the counted instant).
+    public var touchSpan: Range<Int64>? {
+        var low: Int64?
+        var high: Int64?
+        if let interval = usageInterval { low = interval.lowerBound; high = interval.upperBound }
+        if let instant = countInstant {
+            low = min(low ?? instant, instant)
+            high = max(high ?? instant + 1, instant + 1)
+        }
+        guard let low, let high else { return nil }
+        return low..<high
+    }
+
     /// This job's share of usage inside `window`, split to the second.
     ///
     /// CPU time is spread in proportion to wall time using a cumulative floor, so the shares of
     /// any partition of time into windows add up to the job's CPU seconds exactly.
     public func amounts(in window: Range<Int64>) -> UsageAmounts {
         var result = UsageAmounts()
-        if let instant = countInstant, window.contains(instant) { result.jobs = 1 }
+        if let instant = countInstant, window.contains(instant) {
+            result.jobs = 1
+            result.jobCores = cores
+            result.jobGPUs = gpus
+            if let wait = waitSeconds {
+                result.waitSeconds = wait
+                result.startedJobs = 1
+            }
+        }
         guard let interval = usageInterval else { return result }
         let lower = max(interval.lowerBound, window.lowerBound)
         let upper = min(interval.upperBound, window.upperBound)
@@ -93,6 +123,19 @@ public struct UsageAmounts: Sendable, Hashable, Codable {
     public var memoryMiBSeconds: Int64 = 0
     /// Core seconds of the jobs whose CPU time is known: the denominator of efficiency.
     public var coreSecondsWithCPU: Int64 = 0
+    /// Per-job figures, counted where the job is counted: wait (eligible → start) over the jobs
+    /// that started, and the cores and GPUs each job held (for average job size).
+    public var waitSeconds: Int64 = 0
+    public var startedJobs: Int64 = 0
+    public var jobCores: Int64 = 0
+    public var jobGPUs: Int64 = 0
+    /// Normalised figures in thousandths of a unit × seconds: benchmark score × core seconds,
+    /// GPU class factor × GPU seconds, SU rate per hour × resource seconds. Integers, so splits add up.
+    public var benchmarkMilli: Int64 = 0
+    /// Core seconds that some benchmark rule covered (the rest has no normalised figure).
+    public var coreSecondsBenchmarked: Int64 = 0
+    public var gpuWeightedMilli: Int64 = 0
+    public var chargeMilli: Int64 = 0
 
     public init() {}
 
@@ -106,17 +149,39 @@ public struct UsageAmounts: Sendable, Hashable, Codable {
     public var isZero: Bool { self == UsageAmounts() }
 
     public static func += (lhs: inout UsageAmounts, rhs: UsageAmounts) {
-        lhs.jobs += rhs.jobs; lhs.wallSeconds += rhs.wallSeconds; lhs.coreSeconds += rhs.coreSeconds
-        lhs.cpuSeconds += rhs.cpuSeconds; lhs.gpuSeconds += rhs.gpuSeconds
+        lhs.jobs += rhs.jobs
+        lhs.wallSeconds += rhs.wallSeconds
+        lhs.coreSeconds += rhs.coreSeconds
+        lhs.cpuSeconds += rhs.cpuSeconds
+        lhs.gpuSeconds += rhs.gpuSeconds
         lhs.memoryMiBSeconds += rhs.memoryMiBSeconds
         lhs.coreSecondsWithCPU += rhs.coreSecondsWithCPU
+        lhs.waitSeconds += rhs.waitSeconds
+        lhs.startedJobs += rhs.startedJobs
+        lhs.jobCores += rhs.jobCores
+        lhs.jobGPUs += rhs.jobGPUs
+        lhs.benchmarkMilli += rhs.benchmarkMilli
+        lhs.coreSecondsBenchmarked += rhs.coreSecondsBenchmarked
+        lhs.gpuWeightedMilli += rhs.gpuWeightedMilli
+        lhs.chargeMilli += rhs.chargeMilli
     }
 
     public static func -= (lhs: inout UsageAmounts, rhs: UsageAmounts) {
-        lhs.jobs -= rhs.jobs; lhs.wallSeconds -= rhs.wallSeconds; lhs.coreSeconds -= rhs.coreSeconds
-        lhs.cpuSeconds -= rhs.cpuSeconds; lhs.gpuSeconds -= rhs.gpuSeconds
+        lhs.jobs -= rhs.jobs
+        lhs.wallSeconds -= rhs.wallSeconds
+        lhs.coreSeconds -= rhs.coreSeconds
+        lhs.cpuSeconds -= rhs.cpuSeconds
+        lhs.gpuSeconds -= rhs.gpuSeconds
         lhs.memoryMiBSeconds -= rhs.memoryMiBSeconds
         lhs.coreSecondsWithCPU -= rhs.coreSecondsWithCPU
+        lhs.waitSeconds -= rhs.waitSeconds
+        lhs.startedJobs -= rhs.startedJobs
+        lhs.jobCores -= rhs.jobCores
+        lhs.jobGPUs -= rhs.jobGPUs
+        lhs.benchmarkMilli -= rhs.benchmarkMilli
+        lhs.coreSecondsBenchmarked -= rhs.coreSecondsBenchmarked
+        lhs.gpuWeightedMilli -= rhs.gpuWeightedMilli
+        lhs.chargeMilli -= rhs.chargeMilli
     }
 
     public static prefix func - (value: UsageAmounts) -> UsageAmounts {

@@ -106,11 +106,17 @@ public struct UsageRecord: Sendable, Hashable {
     /// More than any machine has: a value beyond this is a parse error, not a job.
     public static let maxPlausibleCores = 10_000_000
 
+    /// The names configuration rules match on.
+    public var subject: RuleSubject {
+        RuleSubject(cluster: cluster, partition: partition ?? "", qos: qos ?? "", host: HostList.first(nodeList),
+                    gpuModel: gpuModel ?? "", user: user ?? "", group: group ?? "", account: account ?? "")
+    }
+
     /// The usage facts that aggregation needs, independent of storage.
     public var usage: UsageFacts {
         UsageFacts(start: start, wallSeconds: wallSeconds, end: end, submit: submit, state: state,
                    cores: Int64(cores), gpus: Int64(gpus),
-                   memoryMiB: (memoryAllocated ?? 0) / 1_048_576, cpuSeconds: cpuSeconds)
+                   memoryMiB: (memoryAllocated ?? 0) / 1_048_576, cpuSeconds: cpuSeconds, eligible: eligible)
     }
 }
 

@@ -1,10 +1,12 @@
 import GRDB
 import TallyCore
 
-/// The dimension ids of one record or rollup row, in `DimensionColumn.all` order.
+/// The dimension ids of one record or rollup row, in `DimensionColumn.all` order: the nine a
+/// record stores, then the four reports derive (GPU class, organisation, job size, wall bucket).
 struct DimensionIDs: Hashable, Sendable {
     var site: Int64 = 0, cluster: Int64 = 0, account: Int64 = 0, group: Int64 = 0, user: Int64 = 0
     var partition: Int64 = 0, qos: Int64 = 0, state: Int64 = 0, gpuModel: Int64 = 0
+    var gpuClass: Int64 = 0, organisation: Int64 = 0, jobSize: Int64 = 0, wallBucket: Int64 = 0
 
     subscript(index: Int) -> Int64 {
         get {
@@ -17,7 +19,11 @@ struct DimensionIDs: Hashable, Sendable {
             case 5: partition
             case 6: qos
             case 7: state
-            default: gpuModel
+            case 8: gpuModel
+            case 9: gpuClass
+            case 10: organisation
+            case 11: jobSize
+            default: wallBucket
             }
         }
         set {
@@ -30,12 +36,19 @@ struct DimensionIDs: Hashable, Sendable {
             case 5: partition = newValue
             case 6: qos = newValue
             case 7: state = newValue
-            default: gpuModel = newValue
+            case 8: gpuModel = newValue
+            case 9: gpuClass = newValue
+            case 10: organisation = newValue
+            case 11: jobSize = newValue
+            default: wallBucket = newValue
             }
         }
     }
 
-    static let count = 9
+    /// All keys of a rollup row.
+    static let count = 13
+    /// The keys a job row stores.
+    static let recordedCount = 9
 }
 
 /// Maps dimension values to small integer ids and back, cached in memory.
@@ -44,14 +57,14 @@ struct DimensionDictionary: Sendable {
     private var ids: [Key: Int64] = [:]
     private var values: [Int64: String] = [0: ""]
     /// The previous record's values and ids: consecutive jobs mostly share site, cluster, QOS…
-    private var lastValues = [String](repeating: "", count: DimensionIDs.count)
+    private var lastValues = [String](repeating: "", count: DimensionIDs.recordedCount)
     private var lastIDs = DimensionIDs()
 
     /// Loads every known value (dimensions are small: users, accounts, partitions…).
     mutating func load(_ db: Database) throws {
         ids.removeAll()
         values = [0: ""]
-        lastValues = [String](repeating: "", count: DimensionIDs.count)
+        lastValues = [String](repeating: "", count: DimensionIDs.recordedCount)
         lastIDs = DimensionIDs()
         let rows = try Row.fetchCursor(db, sql: "SELECT id, kind, value FROM dim")
         while let row = try rows.next() {
@@ -84,9 +97,20 @@ struct DimensionDictionary: Sendable {
 
     func value(_ id: Int64) -> String { values[id] ?? "" }
 
+    /// For readers, who cannot insert: the id of a known value, else a negative id valid in
+    /// this copy only (a name the stored summaries have never seen).
+    mutating func provisionalID(_ dimension: ReportDimension, _ value: String) -> Int64 {
+        if let id = existingID(dimension, value) { return id }
+        let key = Key(kind: DimensionColumn.kind(dimension), value: value)
+        let id = -Int64(values.count)
+        ids[key] = id
+        values[id] = value
+        return id
+    }
+
     mutating func ids(for record: UsageRecord, _ db: Database) throws -> DimensionIDs {
         var result = DimensionIDs()
-        for (index, entry) in DimensionColumn.all.enumerated() {
+        for (index, entry) in DimensionColumn.recorded.enumerated() {
             let value = entry.dimension.value(of: record)
             if value == lastValues[index] {
                 result[index] = lastIDs[index]

@@ -14,42 +14,51 @@ struct JobReader {
          [window.upperBound, window.lowerBound - maxSpan, window.lowerBound])
     }
 
-    /// Usage facts of the records touching `window`, with their dimension ids and touched span.
-    /// `tableScan` reads the table in storage order instead of through the `t0` index: cheaper
-    /// when the window covers most of the data.
+    /// Usage facts of the records touching `window`, with their dimension ids, touched span and
+    /// first host (when `hosts`). Only recorded dimensions that configuration cannot rename are
+    /// filtered here: the rest are filtered after normalisation. `tableScan` reads the table in
+    /// storage order instead of through the `t0` index: cheaper when the window covers most data.
     func forEachFacts(touching window: Range<Int64>, filters: [ReportDimension: Set<String>], maxSpan: Int64,
-                      tableScan: Bool = false,
-                      _ body: (UsageFacts, DimensionIDs, Range<Int64>) throws -> Void) throws {
-        let filter = DimensionFilter(filters, dimensions: dimensions, table: "job")
+                      tableScan: Bool = false, hosts: Bool = false,
+                      _ body: (UsageFacts, DimensionIDs, Range<Int64>, String) throws -> Void) throws {
+        let filter = DimensionFilter(filters.filter { ReportDimension.recorded.contains($0.key) && !$0.key.isConfigured },
+                                     dimensions: dimensions, table: "job")
         let (clause, windowArguments) = windowClause(window, maxSpan: maxSpan)
         var arguments = windowArguments
         arguments += filter.arguments
         let statement = try db.makeStatement(sql: """
-            SELECT site, cluster, account, grp, usr, partition, qos, state, gpu_model,
-                   start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, t0, t1
+            SELECT \(Self.factsColumns), t0, t1\(hosts ? ", node_list" : "")
             FROM job\(tableScan ? " NOT INDEXED" : "") WHERE 1\(clause)\(filter.sql)
             """)
         try statement.setArguments(arguments)
-        var states: [Int64: JobState] = [:]
+        let states = StateCache(dimensions)
         try db.forEachRow(statement) { handle in
-            func optional(_ column: Int32) -> Int64? {
-                sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
-            }
-            var ids = DimensionIDs()
-            for index in 0..<DimensionIDs.count { ids[index] = sqlite3_column_int64(handle, Int32(index)) }
-            let state: JobState
-            if let known = states[ids.state] {
-                state = known
-            } else {
-                state = JobState(rawValue: dimensions.value(ids.state)) ?? .unknown
-                states[ids.state] = state
-            }
-            let facts = UsageFacts(start: optional(9), wallSeconds: sqlite3_column_int64(handle, 10), end: optional(11),
-                                   submit: optional(12), state: state, cores: sqlite3_column_int64(handle, 13),
-                                   gpus: sqlite3_column_int64(handle, 14),
-                                   memoryMiB: (optional(15) ?? 0) / 1_048_576, cpuSeconds: optional(16))
-            try body(facts, ids, sqlite3_column_int64(handle, 17)..<sqlite3_column_int64(handle, 18))
+            let (facts, ids) = Self.facts(handle, states: states)
+            let host = hosts && sqlite3_column_type(handle, 20) != SQLITE_NULL
+                ? HostList.first(String(cString: sqlite3_column_text(handle, 20))) : ""
+            try body(facts, ids, sqlite3_column_int64(handle, 18)..<sqlite3_column_int64(handle, 19), host)
         }
+    }
+
+    /// The columns `facts(_:states:)` reads, in its order.
+    static let factsColumns = """
+        site, cluster, account, grp, usr, partition, qos, state, gpu_model,
+        start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, eligible
+        """
+
+    /// A row selected with `factsColumns` first, as usage facts and recorded ids.
+    static func facts(_ handle: OpaquePointer, states: StateCache) -> (UsageFacts, DimensionIDs) {
+        func optional(_ column: Int32) -> Int64? {
+            sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+        }
+        var ids = DimensionIDs()
+        for index in 0..<DimensionIDs.recordedCount { ids[index] = sqlite3_column_int64(handle, Int32(index)) }
+        let facts = UsageFacts(start: optional(9), wallSeconds: sqlite3_column_int64(handle, 10), end: optional(11),
+                               submit: optional(12), state: states.state(ids.state),
+                               cores: sqlite3_column_int64(handle, 13), gpus: sqlite3_column_int64(handle, 14),
+                               memoryMiB: (optional(15) ?? 0) / 1_048_576, cpuSeconds: optional(16),
+                               eligible: optional(17))
+        return (facts, ids)
     }
 
     func forEach(_ query: JobQuery, _ body: (UsageRecord) throws -> Void) throws {

@@ -8,12 +8,12 @@ import TallyCore
 struct RecordWriter {
     private let db: Database
     private(set) var dimensions: DimensionDictionary
+    private(set) var plans: PlanCache
     private let run: IngestRun
     private let insert: Statement
     private let replace: Statement
     private let lookup: Statement
-    private var dayRollups: [RollupKey: UsageAmounts] = [:]
-    private var monthRollups: [RollupKey: UsageAmounts] = [:]
+    private var rollups = RollupBuilder()
     private var minT0 = Int64.max, maxT1 = Int64.min, maxSpan: Int64 = 0
 
     static let columns = """
@@ -24,9 +24,10 @@ struct RecordWriter {
         """
     static let placeholders = Array(repeating: "?", count: 37).joined(separator: ", ")
 
-    init(db: Database, dimensions: DimensionDictionary, run: IngestRun) throws {
+    init(db: Database, dimensions: DimensionDictionary, plans: PlanCache, run: IngestRun) throws {
         self.db = db
         self.dimensions = dimensions
+        self.plans = plans
         self.run = run
         insert = try db.cachedStatement(sql: """
             INSERT INTO job (\(Self.columns)) VALUES (\(Self.placeholders)) ON CONFLICT (natural_key) DO NOTHING
@@ -34,15 +35,13 @@ struct RecordWriter {
         replace = try db.cachedStatement(sql: "INSERT OR REPLACE INTO job (\(Self.columns)) VALUES (\(Self.placeholders))")
         lookup = try db.cachedStatement(sql: """
             SELECT natural_key, fingerprint, state, site, cluster, account, grp, usr, partition, qos, gpu_model,
-                   start, wall, end_time, submit, cores, gpus, mem_alloc, cpu
+                   start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, eligible, node_list
             FROM job WHERE natural_key = ?
             """)
     }
 
     mutating func write(_ batch: CollectedBatch) throws -> BatchOutcome {
         var outcome = BatchOutcome()
-        dayRollups.reserveCapacity(batch.records.count * 2)
-        monthRollups.reserveCapacity(batch.records.count)
         for record in batch.records {
             try upsert(record, &outcome)
         }
@@ -65,7 +64,7 @@ struct RecordWriter {
         try step(insert)
         if sqlite3_changes(db.sqliteConnection) == 1 {
             outcome.inserted += 1
-            addRollups(facts, ids, sign: 1)
+            try addRollups(facts, ids, host: plans.needsHosts ? HostList.first(record.nodeList) : "", sign: 1)
             return
         }
         guard let existing = try fetchExisting(record.naturalKey) else {
@@ -78,25 +77,16 @@ struct RecordWriter {
         }
         try bind(replace, record: record, ids: ids, fingerprint: fingerprint, facts: facts)
         try step(replace)
-        addRollups(existing.facts, existing.ids, sign: -1)
-        addRollups(facts, ids, sign: 1)
+        try addRollups(existing.facts, existing.ids, host: existing.host, sign: -1)
+        try addRollups(facts, ids, host: plans.needsHosts ? HostList.first(record.nodeList) : "", sign: 1)
         outcome.updated += 1
     }
 
     // MARK: Rollups
 
-    private mutating func addRollups(_ facts: UsageFacts, _ ids: DimensionIDs, sign: Int64) {
-        guard let days = facts.touchedDays else { return }
-        for day in days {
-            let start = UTCDay.start(day)
-            var amounts = facts.amounts(in: start..<(start + UTCDay.seconds))
-            if amounts.isZero { continue }
-            if sign < 0 { amounts = -amounts }
-            // Day shares of a month add up to the month exactly (the split telescopes).
-            dayRollups[RollupKey(period: day, ids: ids), default: UsageAmounts()] += amounts
-            monthRollups[RollupKey(period: UTCMonth.of(day: day), ids: ids), default: UsageAmounts()] += amounts
-        }
-        if sign > 0, let span = Self.touchSpan(facts) {
+    private mutating func addRollups(_ facts: UsageFacts, _ ids: DimensionIDs, host: String, sign: Int64) throws {
+        try rollups.add(facts, recorded: ids, host: host, sign: sign, plans: &plans, dictionary: &dimensions, db: db)
+        if sign > 0, let span = facts.touchSpan {
             minT0 = min(minT0, span.lowerBound)
             maxT1 = max(maxT1, span.upperBound)
             maxSpan = max(maxSpan, span.upperBound - span.lowerBound)
@@ -104,43 +94,7 @@ struct RecordWriter {
     }
 
     private mutating func flushRollups() throws {
-        try flush(&dayRollups, table: "rollup_day", period: "day")
-        try flush(&monthRollups, table: "rollup_month", period: "month")
-    }
-
-    private func flush(_ rollups: inout [RollupKey: UsageAmounts], table: String, period: String) throws {
-        guard !rollups.isEmpty else { return }
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO \(table) (\(period), site, cluster, account, grp, usr, partition, qos, state, gpu_model,
-                                    jobs, wall, core, cpu, gpu, mem, core_cpu)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET jobs = jobs + excluded.jobs, wall = wall + excluded.wall,
-                core = core + excluded.core, cpu = cpu + excluded.cpu, gpu = gpu + excluded.gpu,
-                mem = mem + excluded.mem, core_cpu = core_cpu + excluded.core_cpu
-            """)
-        let handle = statement.sqliteStatement
-        var sawNegative = false
-        // In key order, so the upserts walk the table's B-tree forwards.
-        for (key, amounts) in rollups.sorted(by: { $0.key < $1.key }) where !amounts.isZero {
-            sqlite3_reset(handle)
-            sqlite3_bind_int64(handle, 1, key.period)
-            for index in 0..<DimensionIDs.count { sqlite3_bind_int64(handle, Int32(index + 2), key.ids[index]) }
-            sqlite3_bind_int64(handle, 11, amounts.jobs)
-            sqlite3_bind_int64(handle, 12, amounts.wallSeconds)
-            sqlite3_bind_int64(handle, 13, amounts.coreSeconds)
-            sqlite3_bind_int64(handle, 14, amounts.cpuSeconds)
-            sqlite3_bind_int64(handle, 15, amounts.gpuSeconds)
-            sqlite3_bind_int64(handle, 16, amounts.memoryMiBSeconds)
-            sqlite3_bind_int64(handle, 17, amounts.coreSecondsWithCPU)
-            try step(statement)
-            if amounts.jobs < 0 || amounts.wallSeconds < 0 || amounts.cpuSeconds < 0 { sawNegative = true }
-        }
-        rollups.removeAll(keepingCapacity: true)
-        if sawNegative {
-            try db.execute(sql: """
-                DELETE FROM \(table) WHERE jobs = 0 AND wall = 0 AND core = 0 AND cpu = 0 AND gpu = 0 AND mem = 0 AND core_cpu = 0
-                """)
-        }
+        try rollups.flush(db)
     }
 
     private func flushMeta() throws {
@@ -152,19 +106,6 @@ struct RecordWriter {
             """, arguments: [minT0, maxT1, maxSpan])
     }
 
-    /// `[t0, t1)`: everything a record contributes to lies inside it (usage, and the counted instant).
-    static func touchSpan(_ facts: UsageFacts) -> Range<Int64>? {
-        var low: Int64?
-        var high: Int64?
-        if let interval = facts.usageInterval { low = interval.lowerBound; high = interval.upperBound }
-        if let instant = facts.countInstant {
-            low = min(low ?? instant, instant)
-            high = max(high ?? instant + 1, instant + 1)
-        }
-        guard let low, let high else { return nil }
-        return low..<high
-    }
-
     // MARK: Statements
 
     private struct Existing {
@@ -173,6 +114,7 @@ struct RecordWriter {
         var state: JobState
         var ids: DimensionIDs
         var facts: UsageFacts
+        var host: String
     }
 
     private func fetchExisting(_ naturalKey: String) throws -> Existing? {
@@ -201,8 +143,11 @@ struct RecordWriter {
         let state = JobState(rawValue: dimensions.value(ids.state)) ?? .unknown
         let facts = UsageFacts(start: optional(11), wallSeconds: int(12), end: optional(13), submit: optional(14),
                                state: state, cores: int(15), gpus: int(16),
-                               memoryMiB: (optional(17) ?? 0) / 1_048_576, cpuSeconds: optional(18))
-        let existing = Existing(naturalKey: storedKey, fingerprint: int(1), state: state, ids: ids, facts: facts)
+                               memoryMiB: (optional(17) ?? 0) / 1_048_576, cpuSeconds: optional(18),
+                               eligible: optional(19))
+        let host = sqlite3_column_type(handle, 20) == SQLITE_NULL ? "" : HostList.first(String(cString: sqlite3_column_text(handle, 20)))
+        let existing = Existing(naturalKey: storedKey, fingerprint: int(1), state: state, ids: ids, facts: facts,
+                                host: host)
         sqlite3_reset(handle)
         return existing
     }
@@ -226,7 +171,7 @@ struct RecordWriter {
             }
         }
         text(record.naturalKey); int(fingerprint); int(Int64(record.source.code))
-        for column in 0..<DimensionIDs.count { int(ids[column]) }
+        for column in 0..<DimensionIDs.recordedCount { int(ids[column]) }
         text(record.jobID); text(record.localJobID); text(record.name); text(record.rawState)
         int(record.submit); int(record.eligible); int(record.start); int(record.end); int(record.wallSeconds)
         int(Int64(record.cores)); int(Int64(record.gpus)); int(Int64(record.nodeCount)); text(record.nodeList)
@@ -234,7 +179,7 @@ struct RecordWriter {
         int(record.cpuSeconds); int(record.energyJoules); int(record.billing)
         int(record.exitCode.map(Int64.init)); int(record.exitSignal.map(Int64.init))
         int(run.sourceID); int(Int64(record.origin.line))
-        let span = Self.touchSpan(facts)
+        let span = facts.touchSpan
         int(span?.lowerBound); int(span?.upperBound)
     }
 
@@ -261,20 +206,6 @@ struct RecordWriter {
                        record.billing, record.exitCode.map(Int64.init), record.exitSignal.map(Int64.init)]
         for number in numbers { hash.combine(number) }
         return Int64(bitPattern: hash.value)
-    }
-}
-
-/// A rollup row's key: a day or month number and the dimension ids.
-struct RollupKey: Hashable, Comparable {
-    var period: Int64
-    var ids: DimensionIDs
-
-    static func < (lhs: RollupKey, rhs: RollupKey) -> Bool {
-        if lhs.period != rhs.period { return lhs.period < rhs.period }
-        for index in 0..<DimensionIDs.count where lhs.ids[index] != rhs.ids[index] {
-            return lhs.ids[index] < rhs.ids[index]
-        }
-        return false
     }
 }
 

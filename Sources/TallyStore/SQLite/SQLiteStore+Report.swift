@@ -6,8 +6,11 @@ import TallyCore
 extension SQLiteStore {
     public func report(_ query: ReportQuery) async throws -> Report {
         let dictionary = dimensions
+        let cache = plans
+        let configuration = configuration
         return try await queue.read { db in
-            try ReportRunner(db: db, dimensions: dictionary).run(query)
+            var runner = ReportRunner(db: db, dimensions: dictionary, plans: cache, configuration: configuration)
+            return try runner.run(query)
         }
     }
 
@@ -71,9 +74,11 @@ struct StoreMeta {
 /// cut a UTC day. Accumulates on integer ids and turns them into names once, at the end.
 struct ReportRunner {
     let db: Database
-    let dimensions: DimensionDictionary
+    var dimensions: DimensionDictionary
+    var plans: PlanCache
+    let configuration: TallyConfiguration
 
-    func run(_ query: ReportQuery) throws -> Report {
+    mutating func run(_ query: ReportQuery) throws -> Report {
         let meta = try StoreMeta(db)
         let calendar = PeriodCalendar(timeZone: query.timeZone)
         let window: Range<Int64>
@@ -99,8 +104,7 @@ struct ReportRunner {
         for (table, column, runs) in [("rollup_month", "month", plan.monthRuns), ("rollup_day", "day", plan.dayRuns)] {
             guard let first = runs.first, let last = runs.last else { continue }
             let statement = try db.makeStatement(sql: """
-                SELECT \(column), site, cluster, account, grp, usr, partition, qos, state, gpu_model,
-                       jobs, wall, core, cpu, gpu, mem, core_cpu
+                SELECT \(column), \(RollupColumns.keys), \(RollupColumns.amounts.joined(separator: ", "))
                 FROM \(table) r WHERE \(column) >= ? AND \(column) < ?\(filter.sql)
                 """)
             var arguments: StatementArguments = [first.first, last.end]
@@ -111,13 +115,17 @@ struct ReportRunner {
                 guard let period = column == "month" ? plan.period(ofMonth: unit) : plan.period(ofDay: unit) else { return }
                 var ids = DimensionIDs()
                 for index in grouped { ids[index] = sqlite3_column_int64(handle, Int32(index + 1)) }
-                let amounts = UsageAmounts(
-                    jobs: sqlite3_column_int64(handle, 10), wallSeconds: sqlite3_column_int64(handle, 11),
-                    coreSeconds: sqlite3_column_int64(handle, 12), cpuSeconds: sqlite3_column_int64(handle, 13),
-                    gpuSeconds: sqlite3_column_int64(handle, 14), memoryMiBSeconds: sqlite3_column_int64(handle, 15),
-                    coreSecondsWithCPU: sqlite3_column_int64(handle, 16))
+                let amounts = RollupColumns.amounts({ sqlite3_column_int64(handle, $0) }, from: Int32(DimensionIDs.count + 1))
                 cells[RollupKey(period: Int64(period), ids: ids), default: UsageAmounts()] += amounts
             }
+        }
+
+        // Filters on names configuration decides (aliases, classes, organisations) and on
+        // buckets are checked after a raw record is normalised.
+        var derivedFilters: [(index: Int, ids: Set<Int64>)] = []
+        for (dimension, values) in query.filters where dimension.isConfigured || !ReportDimension.recorded.contains(dimension) {
+            let ids = values.map { $0.isEmpty ? 0 : dimensions.provisionalID(dimension, $0) }
+            derivedFilters.append((DimensionColumn.index(dimension), Set(ids)))
         }
 
         // Raw slivers: one indexed query per group when there are few; with many (a year of days
@@ -136,12 +144,18 @@ struct ReportRunner {
                 tableScan = true
             }
         }
+        var dictionary = dimensions
+        var cache = plans
         for groups in sweeps {
             let groupStarts = groups.map(\.range.lowerBound)
             let sweep = groups.first!.range.lowerBound..<groups.last!.range.upperBound
             try JobReader(db: db, dimensions: dimensions).forEachFacts(
-                touching: sweep, filters: query.filters, maxSpan: meta.maxSpan, tableScan: tableScan
-            ) { facts, ids, touched in
+                touching: sweep, filters: query.filters, maxSpan: meta.maxSpan, tableScan: tableScan,
+                hosts: cache.needsHosts
+            ) { facts, recorded, touched, host in
+                let resolved = try cache.resolve(recorded, host: host, dictionary: &dictionary, source: .provisional)
+                let job = ChargedJob(facts: facts, plan: resolved.plan)
+                var pieceKeys: [DimensionIDs?] = Array(repeating: nil, count: resolved.plan.pieces.count)
                 // Groups are sorted and disjoint: start at the last one beginning before `touched` ends.
                 var low = 0, high = groupStarts.count
                 while low < high {
@@ -151,12 +165,21 @@ struct ReportRunner {
                 var index = low - 1
                 while index >= 0, groups[index].range.upperBound > touched.lowerBound {
                     for span in groups[index].spans {
-                        let amounts = facts.amounts(in: span.range)
-                        if amounts.isZero { continue }
-                        if span.sign > 0 {
-                            cells[key(span.period, ids), default: UsageAmounts()] += amounts
-                        } else {
-                            cells[key(span.period, ids), default: UsageAmounts()] -= amounts
+                        try job.forEachShare(in: span.range) { piece, amounts in
+                            let ids: DimensionIDs
+                            if let known = pieceKeys[piece] {
+                                ids = known
+                            } else {
+                                ids = try cache.keys(resolved, piece: piece, facts: facts, state: recorded.state,
+                                                     dictionary: &dictionary, source: .provisional)
+                                pieceKeys[piece] = ids
+                            }
+                            for filter in derivedFilters where !filter.ids.contains(ids[filter.index]) { return }
+                            if span.sign > 0 {
+                                cells[key(span.period, ids), default: UsageAmounts()] += amounts
+                            } else {
+                                cells[key(span.period, ids), default: UsageAmounts()] -= amounts
+                            }
                         }
                     }
                     index -= 1
@@ -166,14 +189,67 @@ struct ReportRunner {
 
         var accumulator = ReportAccumulator(periods: periods)
         for (cell, amounts) in cells {
-            accumulator.add(period: Int(cell.period), keys: grouped.map { dimensions.value(cell.ids[$0]) }, amounts: amounts)
+            accumulator.add(period: Int(cell.period), keys: grouped.map { dictionary.value(cell.ids[$0]) }, amounts: amounts)
         }
-        let rows = accumulator.rows()
+        var rows = accumulator.rows()
         let jobs = rows.reduce(Int64(0)) { $0 + $1.amounts.jobs }
         let basis = ReportBasis(
             records: jobs,
             sources: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM source") ?? 0,
             rejectedLines: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rejected_line") ?? 0)
-        return Report(query: query, window: window, rows: rows, basis: basis)
+        var report = Report(query: query, window: window, rows: [], basis: basis,
+                            benchmarkKind: configuration.benchmarkKind)
+        let capacities = CapacityModel(configuration.resources)
+        if !capacities.isEmpty {
+            for index in rows.indices {
+                rows[index].capacity = capacity(capacities, query: query, keys: rows[index].keys,
+                                                over: rows[index].period.range)
+            }
+            report.totalCapacity = capacity(capacities, query: query, keys: nil, over: window)
+        }
+        report.rows = rows
+        report.metrics = metrics(for: report)
+        if query.groupBy.contains(.user) {
+            report.displayNames = configuration.users.compactMapValues(\.name)
+        }
+        report.notes = notes(for: report)
+        return report
+    }
+
+    /// Capacity in scope of a row: its cluster and partition when grouped by them, else the
+    /// filter's single cluster or partition, else everything configured.
+    private func capacity(_ model: CapacityModel, query: ReportQuery, keys: [String]?, over range: Range<Int64>) -> Capacity {
+        func scope(_ dimension: ReportDimension) -> String? {
+            if let keys, let index = query.groupBy.firstIndex(of: dimension) { return keys[index] }
+            if let values = query.filters[dimension], values.count == 1 { return values.first }
+            return nil
+        }
+        return model.capacity(cluster: scope(.cluster), partition: scope(.partition), gpuModel: scope(.gpuModel),
+                              over: range)
+    }
+
+    private func metrics(for report: Report) -> [Metric] {
+        var metrics = Metric.basic
+        let total = report.total
+        if total.gpuSeconds > 0 { metrics.append(.averageGPUs) }
+        if !configuration.benchmarks.isEmpty { metrics.append(.benchmarkHours) }
+        if !configuration.gpuClasses.isEmpty { metrics.append(.normalisedGPUHours) }
+        if !configuration.chargeRates.isEmpty { metrics.append(.serviceUnits) }
+        if !configuration.resources.isEmpty {
+            metrics.append(.coreUtilisation)
+            if configuration.resources.contains(where: { $0.totalGPUs > 0 }) { metrics.append(.gpuUtilisation) }
+        }
+        return metrics
+    }
+
+    private func notes(for report: Report) -> [String] {
+        var notes: [String] = []
+        let total = report.total
+        if !configuration.benchmarks.isEmpty, total.coreSecondsBenchmarked < total.coreSeconds {
+            let hours = Double(total.coreSeconds - total.coreSecondsBenchmarked) / 3600
+            notes.append("\(fixedPoint(hours, places: 2)) core hours ran where no [[benchmark]] rule matched: "
+                         + "they count 0 \(configuration.benchmarkKind) hours (tally config check lists them)")
+        }
+        return notes
     }
 }

@@ -11,6 +11,9 @@ public actor SQLiteStore: UsageStore {
     public nonisolated let path: String
     let queue: DatabaseQueue
     var dimensions = DimensionDictionary()
+    /// The configuration summaries are built with (directory entries from the database merged in).
+    var configuration = TallyConfiguration.empty
+    var plans = PlanCache(normaliser: Normaliser(.empty))
     let logger: Logger
 
     public init(path: String, logger: Logger = Logger(label: "tally.store")) throws {
@@ -32,11 +35,30 @@ public actor SQLiteStore: UsageStore {
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try Schema.migrator.migrate(queue)
             var loaded = DimensionDictionary()
-            try queue.read { db in try loaded.load(db) }
+            try queue.write { db in
+                try loaded.load(db)
+                // A new database, or one whose summaries a migration dropped: build them with
+                // no configuration until one is applied.
+                if try Self.applied(db) == nil {
+                    var plans = PlanCache(normaliser: Normaliser(.empty))
+                    _ = try Self.rebuildRollups(db, dictionary: &loaded, plans: &plans)
+                    try Self.record(.empty, text: nil, db)
+                }
+            }
             dimensions = loaded
         } catch {
             throw StoreError.cannotOpen(path: path, reason: "\(error)")
         }
+    }
+
+    /// Reloads what a rolled-back transaction may have left stale in memory.
+    func reloadDimensions() async throws {
+        dimensions = try await queue.read { db in
+            var reloaded = DimensionDictionary()
+            try reloaded.load(db)
+            return reloaded
+        }
+        plans = PlanCache(normaliser: Normaliser(configuration))
     }
 
     public func beginIngest(format: SourceFormat, path: String) async throws -> IngestRun {
@@ -68,21 +90,19 @@ public actor SQLiteStore: UsageStore {
 
     public func write(_ batch: CollectedBatch, in run: IngestRun) async throws -> BatchOutcome {
         let dictionary = dimensions
+        let cache = plans
         do {
-            let (outcome, updated) = try await queue.write { db in
-                var writer = try RecordWriter(db: db, dimensions: dictionary, run: run)
+            let (outcome, updated, updatedPlans) = try await queue.write { db in
+                var writer = try RecordWriter(db: db, dimensions: dictionary, plans: cache, run: run)
                 let outcome = try writer.write(batch)
-                return (outcome, writer.dimensions)
+                return (outcome, writer.dimensions, writer.plans)
             }
             dimensions = updated
+            plans = updatedPlans
             return outcome
         } catch {
             // The transaction rolled back: ids handed out inside it no longer exist.
-            dimensions = try await queue.read { db in
-                var reloaded = DimensionDictionary()
-                try reloaded.load(db)
-                return reloaded
-            }
+            try await reloadDimensions()
             throw error
         }
     }

@@ -1,4 +1,5 @@
 import GRDB
+import TallyCore
 
 /// The SQLite schema, as a list of named migrations (GRDB's `DatabaseMigrator`).
 enum Schema {
@@ -106,6 +107,27 @@ enum Schema {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v4: normalised rollups, configuration, user directory") { db in
+            // Summaries are derived data: rebuilt from the records with the configuration that
+            // applies (the store does it when it sees no configuration recorded).
+            try db.execute(sql: "DROP TABLE rollup_day; DROP TABLE rollup_month")
+            try db.execute(sql: rollupTable("rollup_day", period: "day"))
+            try db.execute(sql: rollupTable("rollup_month", period: "month"))
+            try db.execute(sql: """
+                CREATE TABLE applied_configuration (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    fingerprint TEXT NOT NULL,
+                    text TEXT,
+                    path TEXT,
+                    applied_at INTEGER NOT NULL
+                );
+                CREATE TABLE user_directory (
+                    usr TEXT PRIMARY KEY,
+                    name TEXT, email TEXT, organisation TEXT,
+                    source TEXT NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 
@@ -116,20 +138,50 @@ enum Schema {
             site INTEGER NOT NULL, cluster INTEGER NOT NULL, account INTEGER NOT NULL,
             grp INTEGER NOT NULL, usr INTEGER NOT NULL, partition INTEGER NOT NULL,
             qos INTEGER NOT NULL, state INTEGER NOT NULL, gpu_model INTEGER NOT NULL,
-            jobs INTEGER NOT NULL, wall INTEGER NOT NULL, core INTEGER NOT NULL,
-            cpu INTEGER NOT NULL, gpu INTEGER NOT NULL, mem INTEGER NOT NULL, core_cpu INTEGER NOT NULL,
-            PRIMARY KEY (\(period), site, cluster, account, grp, usr, partition, qos, state, gpu_model)
+            gpu_class INTEGER NOT NULL, org INTEGER NOT NULL, job_size INTEGER NOT NULL, wall_bucket INTEGER NOT NULL,
+            \(RollupColumns.amounts.map { "\($0) INTEGER NOT NULL" }.joined(separator: ", ")),
+            PRIMARY KEY (\(period), \(RollupColumns.keys))
         ) WITHOUT ROWID
         """
     }
 }
 
-/// The dimension columns of `job` and `rollup_day`, in one fixed order.
+/// Column lists of the rollup tables, in the order readers and writers bind them.
+enum RollupColumns {
+    static let keys = DimensionColumn.all.map(\.column).joined(separator: ", ")
+    static let amounts = ["jobs", "wall", "core", "cpu", "gpu", "mem", "core_cpu", "wait", "started", "job_cores",
+                          "job_gpus", "bench", "core_bench", "gpu_norm", "charge"]
+
+    static func values(_ amounts: UsageAmounts) -> [Int64] {
+        [amounts.jobs, amounts.wallSeconds, amounts.coreSeconds, amounts.cpuSeconds, amounts.gpuSeconds,
+         amounts.memoryMiBSeconds, amounts.coreSecondsWithCPU, amounts.waitSeconds, amounts.startedJobs,
+         amounts.jobCores, amounts.jobGPUs, amounts.benchmarkMilli, amounts.coreSecondsBenchmarked,
+         amounts.gpuWeightedMilli, amounts.chargeMilli]
+    }
+
+    static func amounts(_ value: (Int32) -> Int64, from first: Int32) -> UsageAmounts {
+        var result = UsageAmounts()
+        result.jobs = value(first); result.wallSeconds = value(first + 1); result.coreSeconds = value(first + 2)
+        result.cpuSeconds = value(first + 3); result.gpuSeconds = value(first + 4)
+        result.memoryMiBSeconds = value(first + 5); result.coreSecondsWithCPU = value(first + 6)
+        result.waitSeconds = value(first + 7); result.startedJobs = value(first + 8); result.jobCores = value(first + 9)
+        result.jobGPUs = value(first + 10); result.benchmarkMilli = value(first + 11)
+        result.coreSecondsBenchmarked = value(first + 12); result.gpuWeightedMilli = value(first + 13)
+        result.chargeMilli = value(first + 14)
+        return result
+    }
+}
+
+/// The dimension columns of `job` and the rollups, in one fixed order.
 enum DimensionColumn {
     static let all: [(dimension: ReportDimension, column: String)] = [
         (.site, "site"), (.cluster, "cluster"), (.account, "account"), (.group, "grp"), (.user, "usr"),
         (.partition, "partition"), (.qos, "qos"), (.state, "state"), (.gpuModel, "gpu_model"),
+        (.gpuClass, "gpu_class"), (.organisation, "org"), (.jobSize, "job_size"), (.wallBucket, "wall_bucket"),
     ]
+
+    /// The columns a job row has.
+    static let recorded = Array(all.prefix(DimensionIDs.recordedCount))
 
     static func column(_ dimension: ReportDimension) -> String {
         all.first { $0.dimension == dimension }!.column

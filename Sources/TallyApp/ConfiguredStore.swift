@@ -1,0 +1,40 @@
+import Foundation
+import TallyConfig
+import TallyCore
+import TallyStore
+
+/// A store with its configuration applied, and what applying it took.
+public struct ConfiguredStore: Sendable {
+    public var store: SQLiteStore
+    public var configuration: TallyConfiguration
+    /// Set when the configuration differed from the one the summaries were built with.
+    public var rebuilt: RebuildStats?
+    public var warnings: [ConfigIssue]
+
+    /// Opens the database and applies the configuration: `--config`, else `$TALLY_CONFIG`, else
+    /// the one recorded in the database by the last command that was given one.
+    public static func open(_ database: String?, config: String?, mustExist: Bool = false) async throws -> ConfiguredStore {
+        let store = try StoreLocation.open(database, mustExist: mustExist)
+        if let path = ConfigLoader.resolvePath(config) {
+            let loaded = try ConfigLoader.load(path: path)
+            let rebuilt = try await store.apply(loaded.configuration, text: loaded.text)
+            return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: rebuilt,
+                                   warnings: loaded.warnings)
+        }
+        if let applied = try await store.appliedConfiguration(), let text = applied.text {
+            let loaded = try ConfigLoader.parse(text, path: applied.path ?? "configuration stored in the database")
+            let rebuilt = try await store.apply(loaded.configuration, text: text)
+            return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: rebuilt,
+                                   warnings: [])
+        }
+        return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: nil, warnings: [])
+    }
+
+    /// The notice printed when summaries were rebuilt.
+    public var rebuildNotice: String? {
+        guard let rebuilt else { return nil }
+        let from = rebuilt.previousFingerprint.map { " (\($0) → \(rebuilt.fingerprint))" } ?? ""
+        return "configuration changed\(from): summaries rebuilt from \(rebuilt.records) records in "
+            + fixedPoint(rebuilt.seconds, places: 2) + " s"
+    }
+}

@@ -1,0 +1,190 @@
+import GRDB
+import GRDBSQLite
+import TallyCore
+
+/// Where a reader or writer gets ids for names that configuration derives (aliases, classes,
+/// organisations, buckets): a writer inserts them, a reader makes provisional ones.
+enum DerivedIDSource {
+    case inserting(Database)
+    case provisional
+}
+
+/// Resolves a job's recorded ids to its rate plan and the rollup keys of each plan piece,
+/// cached per combination of names (jobs of the same user, account and partition share one).
+struct PlanCache {
+    let normaliser: Normaliser
+    private let usesHosts: Bool
+    private var plans: [PlanKey: ResolvedPlan] = [:]
+    private var sizeIDs: [Int64?] = Array(repeating: nil, count: JobBuckets.sizeCount)
+    private var wallIDs: [Int64?] = Array(repeating: nil, count: JobBuckets.wallCount)
+
+    struct PlanKey: Hashable {
+        var ids: DimensionIDs
+        var host: String
+    }
+
+    struct ResolvedPlan {
+        var plan: RatePlan
+        /// Rollup keys of each piece; state, buckets and (for jobs without GPUs) class are per job.
+        var pieceIDs: [DimensionIDs]
+    }
+
+    init(normaliser: Normaliser) {
+        self.normaliser = normaliser
+        usesHosts = normaliser.configuration.usesHosts
+    }
+
+    var needsHosts: Bool { usesHosts }
+
+    mutating func resolve(_ recorded: DimensionIDs, host: String, dictionary: inout DimensionDictionary,
+                          source: DerivedIDSource) throws -> ResolvedPlan {
+        var key = PlanKey(ids: recorded, host: usesHosts ? host : "")
+        key.ids.state = 0
+        if let known = plans[key] { return known }
+        let subject = RuleSubject(
+            cluster: dictionary.value(recorded.cluster), partition: dictionary.value(recorded.partition),
+            qos: dictionary.value(recorded.qos), host: key.host, gpuModel: dictionary.value(recorded.gpuModel),
+            user: dictionary.value(recorded.user), group: dictionary.value(recorded.group),
+            account: dictionary.value(recorded.account))
+        let plan = normaliser.plan(for: subject)
+        var pieceIDs: [DimensionIDs] = []
+        for piece in plan.pieces {
+            var ids = key.ids
+            ids.account = try Self.id(.account, piece.keys.account, &dictionary, source)
+            ids.group = try Self.id(.group, piece.keys.group, &dictionary, source)
+            ids.user = try Self.id(.user, piece.keys.user, &dictionary, source)
+            ids.gpuClass = try Self.id(.gpuClass, piece.keys.gpuClass, &dictionary, source)
+            ids.organisation = try Self.id(.organisation, piece.keys.organisation, &dictionary, source)
+            pieceIDs.append(ids)
+        }
+        let resolved = ResolvedPlan(plan: plan, pieceIDs: pieceIDs)
+        // Bounded: a host-matched configuration can make many combinations.
+        if plans.count >= 100_000 { plans.removeAll(keepingCapacity: true) }
+        plans[key] = resolved
+        return resolved
+    }
+
+    /// The rollup keys of one piece for one job.
+    mutating func keys(_ resolved: ResolvedPlan, piece: Int, facts: UsageFacts, state: Int64,
+                       dictionary: inout DimensionDictionary, source: DerivedIDSource) throws -> DimensionIDs {
+        var ids = resolved.pieceIDs[piece]
+        ids.state = state
+        if facts.gpus == 0 { ids.gpuClass = 0 }
+        let size = JobBuckets.sizeIndex(cores: facts.cores)
+        if let known = sizeIDs[size] {
+            ids.jobSize = known
+        } else {
+            ids.jobSize = try Self.id(.jobSize, JobBuckets.sizeLabel(size), &dictionary, source)
+            sizeIDs[size] = ids.jobSize
+        }
+        let wall = JobBuckets.wallIndex(seconds: facts.wallSeconds)
+        if let known = wallIDs[wall] {
+            ids.wallBucket = known
+        } else {
+            ids.wallBucket = try Self.id(.wallBucket, JobBuckets.wallLabel(wall), &dictionary, source)
+            wallIDs[wall] = ids.wallBucket
+        }
+        return ids
+    }
+
+    private static func id(_ dimension: ReportDimension, _ value: String, _ dictionary: inout DimensionDictionary,
+                           _ source: DerivedIDSource) throws -> Int64 {
+        switch source {
+        case let .inserting(db): try dictionary.id(dimension, value, db)
+        case .provisional: value.isEmpty ? 0 : dictionary.provisionalID(dimension, value)
+        }
+    }
+}
+
+/// Daily and monthly summary deltas of many jobs, applied to the rollup tables in key order.
+struct RollupBuilder {
+    private(set) var days: [RollupKey: UsageAmounts] = [:]
+    private(set) var months: [RollupKey: UsageAmounts] = [:]
+
+    var pending: Int { days.count }
+
+    /// Adds (or, with `sign` −1, takes away) a job's contribution to every UTC day it touches.
+    mutating func add(_ facts: UsageFacts, recorded: DimensionIDs, host: String, sign: Int64, plans: inout PlanCache,
+                      dictionary: inout DimensionDictionary, db: Database) throws {
+        guard let span = facts.touchSpan else { return }
+        let resolved = try plans.resolve(recorded, host: host, dictionary: &dictionary, source: .inserting(db))
+        let job = ChargedJob(facts: facts, plan: resolved.plan)
+        let firstDay = UTCDay.of(span.lowerBound), lastDay = UTCDay.of(span.upperBound - 1)
+        var pieceKeys: [DimensionIDs?] = Array(repeating: nil, count: resolved.plan.pieces.count)
+        for day in firstDay...lastDay {
+            let start = UTCDay.start(day)
+            let month = UTCMonth.of(day: day)
+            try job.forEachShare(in: start..<(start + UTCDay.seconds)) { piece, share in
+                let ids: DimensionIDs
+                if let known = pieceKeys[piece] {
+                    ids = known
+                } else {
+                    ids = try plans.keys(resolved, piece: piece, facts: facts, state: recorded.state,
+                                         dictionary: &dictionary, source: .inserting(db))
+                    pieceKeys[piece] = ids
+                }
+                let amounts = sign < 0 ? -share : share
+                // Day shares of a month add up to the month exactly (the split telescopes).
+                days[RollupKey(period: day, ids: ids), default: UsageAmounts()] += amounts
+                months[RollupKey(period: month, ids: ids), default: UsageAmounts()] += amounts
+            }
+        }
+    }
+
+    mutating func flush(_ db: Database) throws {
+        try Self.flush(&days, table: "rollup_day", period: "day", db)
+        try Self.flush(&months, table: "rollup_month", period: "month", db)
+    }
+
+    private static func flush(_ rollups: inout [RollupKey: UsageAmounts], table: String, period: String,
+                              _ db: Database) throws {
+        guard !rollups.isEmpty else { return }
+        let amountColumns = RollupColumns.amounts
+        let placeholders = Array(repeating: "?", count: 1 + DimensionIDs.count + amountColumns.count)
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO \(table) (\(period), \(RollupColumns.keys), \(amountColumns.joined(separator: ", ")))
+            VALUES (\(placeholders.joined(separator: ", ")))
+            ON CONFLICT DO UPDATE SET \(amountColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+            """)
+        let handle = statement.sqliteStatement
+        var sawNegative = false
+        // In key order, so the upserts walk the table's B-tree forwards.
+        for (key, amounts) in rollups.sorted(by: { $0.key < $1.key }) where !amounts.isZero {
+            sqlite3_reset(handle)
+            sqlite3_bind_int64(handle, 1, key.period)
+            for index in 0..<DimensionIDs.count { sqlite3_bind_int64(handle, Int32(index + 2), key.ids[index]) }
+            let first = Int32(DimensionIDs.count + 2)
+            for (offset, value) in RollupColumns.values(amounts).enumerated() {
+                sqlite3_bind_int64(handle, first + Int32(offset), value)
+            }
+            let code = sqlite3_step(handle)
+            guard code == SQLITE_DONE else {
+                let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
+                sqlite3_reset(handle)
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message)
+            }
+            if amounts.jobs < 0 || amounts.wallSeconds < 0 || amounts.cpuSeconds < 0 || amounts.chargeMilli < 0 {
+                sawNegative = true
+            }
+        }
+        rollups.removeAll(keepingCapacity: true)
+        if sawNegative {
+            // Rows an update emptied: a zero row would still show up as a group in reports.
+            try db.execute(sql: "DELETE FROM \(table) WHERE \(amountColumns.map { "\($0) = 0" }.joined(separator: " AND "))")
+        }
+    }
+}
+
+/// A rollup row's key: a day or month number and the dimension ids.
+struct RollupKey: Hashable, Comparable {
+    var period: Int64
+    var ids: DimensionIDs
+
+    static func < (lhs: RollupKey, rhs: RollupKey) -> Bool {
+        if lhs.period != rhs.period { return lhs.period < rhs.period }
+        for index in 0..<DimensionIDs.count where lhs.ids[index] != rhs.ids[index] {
+            return lhs.ids[index] < rhs.ids[index]
+        }
+        return false
+    }
+}
