@@ -60,6 +60,7 @@ let package = Package(
             ]),
         .target(name: "TallyTestSupport", path: "Tests/TallyTestSupport"),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore"]),
+        .testTarget(name: "TallyConfigTests", dependencies: ["TallyConfig", "TallyCore", "TallyTestSupport"]),
         .testTarget(name: "TallyCollectorsTests", dependencies: ["TallyCollectors", "TallyCore", "TallyTestSupport"]),
         .testTarget(
             name: "TallyStoreTests",

@@ -28,10 +28,10 @@ struct Jobs: AsyncParsableCommand {
     var format: OutputFormat = .table
 
     func run() async throws {
-        let timeZone = try zone.resolve(site: try configuration.siteSettings())
+        let opened = try await configuration.open(database, mustExist: true)
+        let timeZone = try zone.resolve(site: opened.configuration.site)
         let calendar = PeriodCalendar(timeZone: timeZone)
         if let explain {
-            let opened = try await configuration.open(database, mustExist: true)
             let records = try await opened.store.jobs(JobQuery(filters: try filter.resolve(), jobID: explain))
             guard !records.isEmpty else {
                 printError("no job \(explain) in the database")
@@ -44,7 +44,7 @@ struct Jobs: AsyncParsableCommand {
         }
         let query = JobQuery(window: try window.window(calendar), filters: try filter.resolve(), jobID: job,
                              limit: limit > 0 ? limit + 1 : nil)
-        let store = try StoreLocation.open(database.db, mustExist: true)
+        let store = opened.store
         // Rows go out as the store reads them: `--limit 0` over millions of jobs stays small.
         let listing = StreamingListing(format: format, limit: limit, calendar: calendar)
         try await store.forEachJob(query) { listing.add($0) }

@@ -41,7 +41,9 @@ struct Report: AsyncParsableCommand {
     var metrics: [String] = []
 
     func run() async throws {
-        let timeZone = try zone.resolve(site: try configuration.siteSettings())
+        // Opened first: the configuration (given or stored) says the default zone.
+        let opened = try await configuration.open(database, mustExist: true)
+        let timeZone = try zone.resolve(site: opened.configuration.site)
         let calendar = PeriodCalendar(timeZone: timeZone)
         var groupBy: [ReportDimension] = []
         for name in by.flatMap({ $0.split(separator: ",") }).map(String.init) {
@@ -59,8 +61,7 @@ struct Report: AsyncParsableCommand {
             }
             chosen = (chosen ?? []) + [metric]
         }
-        let store = try await configuration.open(database, mustExist: true).store
-        let report = try await store.report(query)
+        let report = try await opened.store.report(query)
         let table = report.table(unit: unit, metrics: chosen, includeTotal: format == .table && report.rows.count > 1)
         print(table.render(format), terminator: "")
         let basis = "\(report.basis.records) jobs ended in \(calendar.format(report.window.lowerBound))..\(calendar.format(report.window.upperBound)) (\(calendar.zoneName)); "

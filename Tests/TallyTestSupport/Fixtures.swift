@@ -8,6 +8,15 @@ public enum Fixtures {
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
     }()
 
+    /// The project's own root (for `examples/`).
+    public static let project: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A file under `examples/`.
+    public static func example(_ relative: String) -> String {
+        project.appendingPathComponent("examples").appendingPathComponent(relative).path
+    }
+
     /// A file under `shared/data/fixtures`.
     public static func path(_ relative: String) -> String {
         shared.appendingPathComponent("data/fixtures").appendingPathComponent(relative).path

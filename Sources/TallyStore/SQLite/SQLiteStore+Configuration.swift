@@ -84,7 +84,7 @@ extension SQLiteStore {
             var timed = stats
             let elapsed = ContinuousClock.now - clock
             timed.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            logger.info("rebuilt summaries", metadata: ["records": "\(stats.records)", "fingerprint": "\(stats.fingerprint)"])
+            logger.debug("rebuilt summaries", metadata: ["records": "\(stats.records)", "fingerprint": "\(stats.fingerprint)"])
             return timed
         } catch {
             try await reloadDimensions()
