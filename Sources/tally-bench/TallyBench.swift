@@ -115,6 +115,70 @@ struct TallyBench: AsyncParsableCommand {
             times.sort()
             print("report \(arguments.joined(separator: " ")): median \(format(times[times.count / 2])) s (min \(format(times[0])), max \(format(times[times.count - 1]))), peak RSS \(peak / 1024) MiB")
         }
+        try measureRebuild(tally, database: database, jobs: parsed)
+    }
+
+    /// Rules like a real site's: dated benchmarks that change mid-range (every job spanning the
+    /// change is split), GPU classes, per-partition rates, an alias and an organisation.
+    static let benchConfig = """
+        [[benchmark]]
+        score = 10.0
+        valid_until = 2024-07-01
+        [[benchmark]]
+        score = 14.5
+        valid_from = 2024-07-01
+        [[benchmark]]
+        partition = "largemem"
+        score = 12.25
+        [[gpu_class]]
+        models = ["a100*"]
+        class = "A100"
+        factor = 4.0
+        [[gpu_class]]
+        models = ["v100*"]
+        class = "V100"
+        factor = 2.0
+        [[charge_rate]]
+        partition = "cpu"
+        core_hour = 1.0
+        [[charge_rate]]
+        partition = "gpu"
+        core_hour = 1.0
+        gpu_hour = 2.0
+        minimum = 0.1
+        [[charge_rate]]
+        partition = "largemem"
+        core_hour = 1.0
+        mem_gb_hour = 0.1
+        [[alias]]
+        kind = "account"
+        from = "acct1"
+        to = "acct0"
+        [[user]]
+        user = "user1"
+        organisation = "Physics"
+        """
+
+    /// `tally rebuild` with a configuration the database has not seen (so every summary is
+    /// recomputed from raw records), then configured reports.
+    private func measureRebuild(_ tally: String, database: String, jobs: Int) throws {
+        let config = "\(workdir)/bench.toml"
+        // The database holds summaries of the empty configuration: this one rebuilds them all.
+        try Data(Self.benchConfig.utf8).write(to: URL(fileURLWithPath: config))
+        let rebuild = try measure(tally, ["rebuild", "--db", database, "--config", config])
+        guard rebuild.status == 0 else { throw ValidationError("tally rebuild exited \(rebuild.status)") }
+        print("rebuild with a new configuration: \(jobs) jobs in \(format(rebuild.seconds)) s = \(Int(Double(jobs) / rebuild.seconds)) jobs/s, peak RSS \(rebuild.maxRSSKiB / 1024) MiB")
+        for arguments in [["--period", "month", "--by", "account,user"], ["--period", "month", "--by", "gpu-class,organisation"],
+                          ["--period", "month", "--by", "user", "--timezone", "Europe/Berlin"]] {
+            var times: [Double] = []
+            for _ in 0..<repeats {
+                let result = try measure(tally, ["report", "--db", database, "--format", "csv"] + arguments, discardOutput: true)
+                guard result.status == 0 else { throw ValidationError("tally report exited \(result.status)") }
+                times.append(result.seconds)
+            }
+            times.sort()
+            print("configured report \(arguments.joined(separator: " ")): median \(format(times[times.count / 2])) s")
+        }
     }
 
     private func generate(to path: String) throws -> Int {
