@@ -104,6 +104,10 @@ import TallyConfig
         let dev = try #require(report.rows.first { $0.keys == ["dev", ""] })
         #expect(dev.amounts.chargeMilli == 0)
         #expect(dev.amounts.coreSeconds == 8 * 3 * 3600)
+        // Size and wall-time buckets, sorted by size rather than by name.
+        let buckets = try await temporary.store.report(ReportQuery(period: .total, groupBy: [.jobSize, .wallBucket]))
+        #expect(buckets.rows.map(\.keys) == [["5-8", "1-5h"], ["9-16", "1-5h"]])
+        #expect(buckets.rows.map(\.amounts.jobCores) == [8, 10])
         // Utilisation against the configured gpu partition over the whole day.
         let utilisation = try await temporary.store.report(ReportQuery(
             window: utc("2024-07-02")..<utc("2024-07-03"), period: .total, groupBy: [.partition], filters: [.partition: ["gpu"]]))

@@ -45,6 +45,14 @@ public struct ReportPlan: Sendable, Hashable {
         dayRuns.sort { $0.first < $1.first }
     }
 
+    /// A plan that reads every period from raw records (for keys the rollups do not keep).
+    public init(rawOnly periods: [Period]) {
+        self.periods = periods
+        for (index, period) in periods.enumerated() where period.start < period.end {
+            rawSpans.append(RawSpan(range: period.range, period: index))
+        }
+    }
+
     /// The nearest UTC month boundary less than a day from `instant` (local month starts are at
     /// most 14 hours from UTC ones), else the nearest UTC midnight.
     static func align(_ instant: Int64) -> Int64 {

@@ -45,8 +45,11 @@ struct DimensionIDs: Hashable, Sendable {
         }
     }
 
-    /// All keys of a rollup row.
+    /// All keys a report can group by.
     static let count = 13
+    /// The keys of a rollup row: job size and wall bucket multiply rows (nearly one per job),
+    /// so reports by them read raw records instead.
+    static let rollupCount = 11
     /// The keys a job row stores.
     static let recordedCount = 9
 }

@@ -64,12 +64,14 @@ struct PlanCache {
         return resolved
     }
 
-    /// The rollup keys of one piece for one job.
-    mutating func keys(_ resolved: ResolvedPlan, piece: Int, facts: UsageFacts, state: Int64,
+    /// The report keys of one piece for one job; size and wall buckets only when `buckets`
+    /// (rollups do not keep them).
+    mutating func keys(_ resolved: ResolvedPlan, piece: Int, facts: UsageFacts, state: Int64, buckets: Bool,
                        dictionary: inout DimensionDictionary, source: DerivedIDSource) throws -> DimensionIDs {
         var ids = resolved.pieceIDs[piece]
         ids.state = state
         if facts.gpus == 0 { ids.gpuClass = 0 }
+        guard buckets else { return ids }
         let size = JobBuckets.sizeIndex(cores: facts.cores)
         if let known = sizeIDs[size] {
             ids.jobSize = known
@@ -101,7 +103,7 @@ struct RollupBuilder {
     private(set) var days: [RollupKey: UsageAmounts] = [:]
     private(set) var months: [RollupKey: UsageAmounts] = [:]
 
-    var pending: Int { days.count }
+    var pending: Int { days.count + months.count }
 
     /// Adds (or, with `sign` −1, takes away) a job's contribution to every UTC day it touches.
     mutating func add(_ facts: UsageFacts, recorded: DimensionIDs, host: String, sign: Int64, plans: inout PlanCache,
@@ -119,7 +121,7 @@ struct RollupBuilder {
                 if let known = pieceKeys[piece] {
                     ids = known
                 } else {
-                    ids = try plans.keys(resolved, piece: piece, facts: facts, state: recorded.state,
+                    ids = try plans.keys(resolved, piece: piece, facts: facts, state: recorded.state, buckets: false,
                                          dictionary: &dictionary, source: .inserting(db))
                     pieceKeys[piece] = ids
                 }
@@ -140,7 +142,7 @@ struct RollupBuilder {
                               _ db: Database) throws {
         guard !rollups.isEmpty else { return }
         let amountColumns = RollupColumns.amounts
-        let placeholders = Array(repeating: "?", count: 1 + DimensionIDs.count + amountColumns.count)
+        let placeholders = Array(repeating: "?", count: 1 + DimensionIDs.rollupCount + amountColumns.count)
         let statement = try db.cachedStatement(sql: """
             INSERT INTO \(table) (\(period), \(RollupColumns.keys), \(amountColumns.joined(separator: ", ")))
             VALUES (\(placeholders.joined(separator: ", ")))
@@ -152,8 +154,8 @@ struct RollupBuilder {
         for (key, amounts) in rollups.sorted(by: { $0.key < $1.key }) where !amounts.isZero {
             sqlite3_reset(handle)
             sqlite3_bind_int64(handle, 1, key.period)
-            for index in 0..<DimensionIDs.count { sqlite3_bind_int64(handle, Int32(index + 2), key.ids[index]) }
-            let first = Int32(DimensionIDs.count + 2)
+            for index in 0..<DimensionIDs.rollupCount { sqlite3_bind_int64(handle, Int32(index + 2), key.ids[index]) }
+            let first = Int32(DimensionIDs.rollupCount + 2)
             for (offset, value) in RollupColumns.values(amounts).enumerated() {
                 sqlite3_bind_int64(handle, first + Int32(offset), value)
             }

@@ -122,7 +122,7 @@ extension SQLiteStore {
             try builder.add(facts, recorded: ids, host: host, sign: 1, plans: &plans, dictionary: &dictionary, db: db)
             count += 1
             // Bounded memory whatever the table's size; later chunks add onto earlier rows.
-            if builder.pending >= 200_000 { try builder.flush(db) }
+            if builder.pending >= 150_000 { try builder.flush(db) }
         }
         try builder.flush(db)
         return count

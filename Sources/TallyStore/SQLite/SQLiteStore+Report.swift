@@ -90,7 +90,9 @@ struct ReportRunner {
             window = 0..<0
         }
         let periods = calendar.periods(query.period, covering: window)
-        let plan = ReportPlan(periods: periods)
+        // Rollups do not keep job size and wall buckets: reports by them read raw records.
+        let buckets = (query.groupBy + query.filters.keys).contains { $0 == .jobSize || $0 == .wallBucket }
+        let plan = buckets ? ReportPlan(rawOnly: periods) : ReportPlan(periods: periods)
         let grouped = query.groupBy.map(DimensionColumn.index)
         var cells: [RollupKey: UsageAmounts] = [:]
 
@@ -115,7 +117,7 @@ struct ReportRunner {
                 guard let period = column == "month" ? plan.period(ofMonth: unit) : plan.period(ofDay: unit) else { return }
                 var ids = DimensionIDs()
                 for index in grouped { ids[index] = sqlite3_column_int64(handle, Int32(index + 1)) }
-                let amounts = RollupColumns.amounts({ sqlite3_column_int64(handle, $0) }, from: Int32(DimensionIDs.count + 1))
+                let amounts = RollupColumns.amounts({ sqlite3_column_int64(handle, $0) }, from: Int32(DimensionIDs.rollupCount + 1))
                 cells[RollupKey(period: Int64(period), ids: ids), default: UsageAmounts()] += amounts
             }
         }
@@ -171,7 +173,7 @@ struct ReportRunner {
                                 ids = known
                             } else {
                                 ids = try cache.keys(resolved, piece: piece, facts: facts, state: recorded.state,
-                                                     dictionary: &dictionary, source: .provisional)
+                                                     buckets: buckets, dictionary: &dictionary, source: .provisional)
                                 pieceKeys[piece] = ids
                             }
                             for filter in derivedFilters where !filter.ids.contains(ids[filter.index]) { return }

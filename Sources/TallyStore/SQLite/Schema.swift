@@ -138,7 +138,7 @@ enum Schema {
             site INTEGER NOT NULL, cluster INTEGER NOT NULL, account INTEGER NOT NULL,
             grp INTEGER NOT NULL, usr INTEGER NOT NULL, partition INTEGER NOT NULL,
             qos INTEGER NOT NULL, state INTEGER NOT NULL, gpu_model INTEGER NOT NULL,
-            gpu_class INTEGER NOT NULL, org INTEGER NOT NULL, job_size INTEGER NOT NULL, wall_bucket INTEGER NOT NULL,
+            gpu_class INTEGER NOT NULL, org INTEGER NOT NULL,
             \(RollupColumns.amounts.map { "\($0) INTEGER NOT NULL" }.joined(separator: ", ")),
             PRIMARY KEY (\(period), \(RollupColumns.keys))
         ) WITHOUT ROWID
@@ -148,7 +148,7 @@ enum Schema {
 
 /// Column lists of the rollup tables, in the order readers and writers bind them.
 enum RollupColumns {
-    static let keys = DimensionColumn.all.map(\.column).joined(separator: ", ")
+    static let keys = DimensionColumn.all.prefix(DimensionIDs.rollupCount).map(\.column).joined(separator: ", ")
     static let amounts = ["jobs", "wall", "core", "cpu", "gpu", "mem", "core_cpu", "wait", "started", "job_cores",
                           "job_gpus", "bench", "core_bench", "gpu_norm", "charge"]
 
