@@ -103,7 +103,6 @@ struct RollupBuilder {
     private(set) var days: [RollupKey: UsageAmounts] = [:]
     private(set) var months: [RollupKey: UsageAmounts] = [:]
 
-    var pending: Int { days.count + months.count }
 
     /// Adds (or, with `sign` −1, takes away) a job's contribution to every UTC day it touches.
     mutating func add(_ facts: UsageFacts, recorded: DimensionIDs, host: String, sign: Int64, plans: inout PlanCache,
@@ -115,7 +114,6 @@ struct RollupBuilder {
         var pieceKeys: [DimensionIDs?] = Array(repeating: nil, count: resolved.plan.pieces.count)
         for day in firstDay...lastDay {
             let start = UTCDay.start(day)
-            let month = UTCMonth.of(day: day)
             try job.forEachShare(in: start..<(start + UTCDay.seconds)) { piece, share in
                 let ids: DimensionIDs
                 if let known = pieceKeys[piece] {
@@ -125,17 +123,50 @@ struct RollupBuilder {
                                          dictionary: &dictionary, source: .inserting(db))
                     pieceKeys[piece] = ids
                 }
-                let amounts = sign < 0 ? -share : share
-                // Day shares of a month add up to the month exactly (the split telescopes).
-                days[RollupKey(period: day, ids: ids), default: UsageAmounts()] += amounts
-                months[RollupKey(period: month, ids: ids), default: UsageAmounts()] += amounts
+                // Months are summed from days when days are written: day shares of a month add
+                // up to the month exactly (the split telescopes).
+                if sign < 0 {
+                    days[RollupKey(period: day, ids: ids), default: UsageAmounts()] -= share
+                } else {
+                    days[RollupKey(period: day, ids: ids), default: UsageAmounts()] += share
+                }
             }
         }
     }
 
     mutating func flush(_ db: Database) throws {
+        foldIntoMonths(days)
         try Self.flush(&days, table: "rollup_day", period: "day", db)
         try Self.flush(&months, table: "rollup_month", period: "month", db)
+    }
+
+    private mutating func foldIntoMonths(_ dayRows: [RollupKey: UsageAmounts]) {
+        var lastDay = Int64.min, lastMonth: Int64 = 0
+        for (key, amounts) in dayRows {
+            if key.period != lastDay {
+                lastDay = key.period
+                lastMonth = UTCMonth.of(day: key.period)
+            }
+            months[RollupKey(period: lastMonth, ids: key.ids), default: UsageAmounts()] += amounts
+        }
+    }
+
+    /// Writes only the days before `day` and the months before its month: when jobs are added
+    /// in order of their first touched instant, those are complete, and their rows append at the
+    /// tables' right edge.
+    mutating func flushCompleted(before day: Int64, _ db: Database) throws {
+        var completeDays = days.filter { $0.key.period < day }
+        if !completeDays.isEmpty {
+            for key in completeDays.keys { days[key] = nil }
+            foldIntoMonths(completeDays)
+            try Self.flush(&completeDays, table: "rollup_day", period: "day", db)
+        }
+        let month = UTCMonth.of(day: day)
+        var completeMonths = months.filter { $0.key.period < month }
+        if !completeMonths.isEmpty {
+            for key in completeMonths.keys { months[key] = nil }
+            try Self.flush(&completeMonths, table: "rollup_month", period: "month", db)
+        }
     }
 
     private static func flush(_ rollups: inout [RollupKey: UsageAmounts], table: String, period: String,
@@ -184,9 +215,6 @@ struct RollupKey: Hashable, Comparable {
 
     static func < (lhs: RollupKey, rhs: RollupKey) -> Bool {
         if lhs.period != rhs.period { return lhs.period < rhs.period }
-        for index in 0..<DimensionIDs.count where lhs.ids[index] != rhs.ids[index] {
-            return lhs.ids[index] < rhs.ids[index]
-        }
-        return false
+        return lhs.ids.precedes(rhs.ids)
     }
 }

@@ -104,25 +104,34 @@ extension SQLiteStore {
             """, arguments: [configuration.fingerprintText, text, configuration.path, Int64(Date().timeIntervalSince1970)])
     }
 
-    /// Empties the summaries and adds every record again, flushing in bounded chunks.
+    /// Empties the summaries and adds every record again, in storage order (ingest order, close to
+    /// time order), writing days and months once the scan has moved two days past them: memory
+    /// stays bounded and rows mostly append in key order. A record older than that (a job that
+    /// was pending long, or ingested late) still lands exactly: writes add onto existing rows.
     static func rebuildRollups(_ db: Database, dictionary: inout DimensionDictionary, plans: inout PlanCache) throws -> Int64 {
-        try db.execute(sql: "DELETE FROM rollup_day; DELETE FROM rollup_month")
+        // Dropping frees the pages at once; deleting millions of rows walks them all.
+        try db.execute(sql: "DROP TABLE rollup_day; DROP TABLE rollup_month")
+        try db.execute(sql: Schema.rollupTable("rollup_day", period: "day"))
+        try db.execute(sql: Schema.rollupTable("rollup_month", period: "month"))
         var builder = RollupBuilder()
         var count: Int64 = 0
         let statement = try db.makeStatement(sql: """
             SELECT site, cluster, account, grp, usr, partition, qos, state, gpu_model,
                    start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, eligible\(plans.needsHosts ? ", node_list" : "")
-            FROM job
+            FROM job NOT INDEXED WHERE t0 IS NOT NULL
             """)
         let states = StateCache(dictionary)
+        var openDay = Int64.min
         try db.forEachRow(statement) { handle in
             let (facts, ids) = JobReader.facts(handle, states: states)
             let host = plans.needsHosts && sqlite3_column_type(handle, 18) != SQLITE_NULL
                 ? HostList.first(String(cString: sqlite3_column_text(handle, 18))) : ""
+            if let first = facts.touchSpan?.lowerBound, UTCDay.of(first) > openDay {
+                openDay = UTCDay.of(first)
+                try builder.flushCompleted(before: openDay - 2, db)
+            }
             try builder.add(facts, recorded: ids, host: host, sign: 1, plans: &plans, dictionary: &dictionary, db: db)
             count += 1
-            // Bounded memory whatever the table's size; later chunks add onto earlier rows.
-            if builder.pending >= 150_000 { try builder.flush(db) }
         }
         try builder.flush(db)
         return count
