@@ -111,18 +111,14 @@ struct RollupBuilder {
         let resolved = try plans.resolve(recorded, host: host, dictionary: &dictionary, source: .inserting(db))
         let job = ChargedJob(facts: facts, plan: resolved.plan)
         let firstDay = UTCDay.of(span.lowerBound), lastDay = UTCDay.of(span.upperBound - 1)
-        var pieceKeys: [DimensionIDs?] = Array(repeating: nil, count: resolved.plan.pieces.count)
+        let noGPUs = facts.gpus == 0
         for day in firstDay...lastDay {
             let start = UTCDay.start(day)
-            try job.forEachShare(in: start..<(start + UTCDay.seconds)) { piece, share in
-                let ids: DimensionIDs
-                if let known = pieceKeys[piece] {
-                    ids = known
-                } else {
-                    ids = try plans.keys(resolved, piece: piece, facts: facts, state: recorded.state, buckets: false,
-                                         dictionary: &dictionary, source: .inserting(db))
-                    pieceKeys[piece] = ids
-                }
+            job.forEachShare(in: start..<(start + UTCDay.seconds)) { piece, share in
+                // Rollup keys: the piece's names with this job's state (no buckets in rollups).
+                var ids = resolved.pieceIDs[piece]
+                ids.state = recorded.state
+                if noGPUs { ids.gpuClass = 0 }
                 // Months are summed from days when days are written: day shares of a month add
                 // up to the month exactly (the split telescopes).
                 if sign < 0 {
