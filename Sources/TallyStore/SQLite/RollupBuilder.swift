@@ -72,21 +72,21 @@ struct PlanCache {
         ids.state = state
         if facts.gpus == 0 { ids.gpuClass = 0 }
         guard buckets else { return ids }
-        let size = JobBuckets.sizeIndex(cores: facts.cores)
-        if let known = sizeIDs[size] {
-            ids.jobSize = known
-        } else {
-            ids.jobSize = try Self.id(.jobSize, JobBuckets.sizeLabel(size), &dictionary, source)
-            sizeIDs[size] = ids.jobSize
-        }
-        let wall = JobBuckets.wallIndex(seconds: facts.wallSeconds)
-        if let known = wallIDs[wall] {
-            ids.wallBucket = known
-        } else {
-            ids.wallBucket = try Self.id(.wallBucket, JobBuckets.wallLabel(wall), &dictionary, source)
-            wallIDs[wall] = ids.wallBucket
-        }
+        ids.jobSize = try Self.bucketID(.jobSize, JobBuckets.sizeIndex(cores: facts.cores), JobBuckets.sizeLabel,
+                                        &sizeIDs, &dictionary, source)
+        ids.wallBucket = try Self.bucketID(.wallBucket, JobBuckets.wallIndex(seconds: facts.wallSeconds),
+                                           JobBuckets.wallLabel, &wallIDs, &dictionary, source)
         return ids
+    }
+
+    /// A bucket's id, looked up once per bucket.
+    private static func bucketID(_ dimension: ReportDimension, _ index: Int, _ label: (Int) -> String,
+                                 _ known: inout [Int64?], _ dictionary: inout DimensionDictionary,
+                                 _ source: DerivedIDSource) throws -> Int64 {
+        if let id = known[index] { return id }
+        let id = try Self.id(dimension, label(index), &dictionary, source)
+        known[index] = id
+        return id
     }
 
     private static func id(_ dimension: ReportDimension, _ value: String, _ dictionary: inout DimensionDictionary,
