@@ -168,6 +168,9 @@ struct Ingest: AsyncParsableCommand {
             case .swf:
                 let options = SWFCollector.Options(site: common.site, cluster: common.cluster(cluster))
                 try await common.ingest(files) { SWFCollector(file: $0, options: options) }
+            case .api:
+                // Never detected from a file: API records arrive through tally serve.
+                throw ExitCode(2)
             }
         }
     }

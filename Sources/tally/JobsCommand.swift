@@ -27,6 +27,12 @@ struct Jobs: AsyncParsableCommand {
     @Option(help: "Output: table, csv or json.")
     var format: OutputFormat = .table
 
+    func validate() throws {
+        for dimension in try filter.resolve().keys where !ReportDimension.recorded.contains(dimension) {
+            throw ValidationError("--where \(dimension.rawValue): raw records have no such key (reports do)")
+        }
+    }
+
     func run() async throws {
         let opened = try await configuration.open(database, mustExist: true)
         let timeZone = try zone.resolve(site: opened.configuration.site)

@@ -7,6 +7,8 @@ public enum SourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case htcondor
     case kubernetes
     case nomad
+    /// Records posted to `tally serve`'s API.
+    case api
 
     /// The number stored in databases: fixed per format, never reused, whatever the case order.
     public var code: Int {
@@ -18,6 +20,7 @@ public enum SourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
         case .htcondor: 5
         case .kubernetes: 6
         case .nomad: 7
+        case .api: 8
         }
     }
 

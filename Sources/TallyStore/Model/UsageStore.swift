@@ -70,10 +70,12 @@ public struct JobQuery: Sendable, Hashable {
     public var filters: [ReportDimension: Set<String>]
     public var jobID: String?
     public var limit: Int?
+    /// Keyset paging: only records stored after this row id, in id order.
+    public var afterID: Int64?
 
     public init(window: Range<Int64>? = nil, filters: [ReportDimension: Set<String>] = [:], jobID: String? = nil,
-                limit: Int? = nil) {
-        self.window = window; self.filters = filters; self.jobID = jobID; self.limit = limit
+                limit: Int? = nil, afterID: Int64? = nil) {
+        self.window = window; self.filters = filters; self.jobID = jobID; self.limit = limit; self.afterID = afterID
     }
 }
 

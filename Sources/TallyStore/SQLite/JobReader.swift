@@ -61,14 +61,17 @@ struct JobReader {
         return (facts, ids)
     }
 
-    func forEach(_ query: JobQuery, _ body: (UsageRecord) throws -> Void) throws {
-        let filter = DimensionFilter(query.filters, dimensions: dimensions, table: "job")
+    /// Records matching `query` with their row ids, in `t0` order (id order when the query pages by id).
+    func forEach(_ query: JobQuery, _ body: (UsageRecord, Int64) throws -> Void) throws {
+        // Raw records have only the recorded names (derived keys are for reports).
+        let filter = DimensionFilter(query.filters.filter { ReportDimension.recorded.contains($0.key) },
+                                     dimensions: dimensions, table: "job")
         var sql = """
             SELECT job.site, job.cluster, job.account, job.grp, job.usr, job.partition, job.qos, job.state,
                    job.gpu_model, job.format, job.job_id, job.local_job_id, job.natural_key, job.name, job.raw_state,
                    job.submit, job.eligible, job.start, job.end_time, job.wall, job.cores, job.gpus, job.nodes,
                    job.node_list, job.mem_alloc, job.mem_req, job.mem_used, job.cpu, job.energy, job.billing,
-                   job.exit_code, job.exit_signal, source.path, job.line
+                   job.exit_code, job.exit_signal, source.path, job.line, job.id
             FROM job JOIN source ON source.id = job.source_id WHERE 1
             """
         var arguments: StatementArguments = []
@@ -84,7 +87,13 @@ struct JobReader {
         }
         sql += filter.sql
         arguments += filter.arguments
-        sql += " ORDER BY job.t0, job.id"
+        if let afterID = query.afterID {
+            // Keyset pages: stable under concurrent inserts, every record exactly once.
+            sql += " AND job.id > ? ORDER BY job.id"
+            arguments += [afterID]
+        } else {
+            sql += " ORDER BY job.t0, job.id"
+        }
         if let limit = query.limit {
             sql += " LIMIT ?"
             arguments += [limit]
@@ -111,7 +120,7 @@ struct JobReader {
                 cpuSeconds: row[27], energyJoules: row[28], billing: row[29],
                 state: state, rawState: row[14], exitCode: exitCode.map(Int.init), exitSignal: exitSignal.map(Int.init),
                 origin: SourcePosition(file: row[32], line: row[33]))
-            try body(record)
+            try body(record, row[34])
         }
     }
 }

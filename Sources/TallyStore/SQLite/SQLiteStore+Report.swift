@@ -18,7 +18,7 @@ extension SQLiteStore {
         let dictionary = dimensions
         return try await queue.read { db in
             var records: [UsageRecord] = []
-            try JobReader(db: db, dimensions: dictionary).forEach(query) { records.append($0) }
+            try JobReader(db: db, dimensions: dictionary).forEach(query) { record, _ in records.append(record) }
             return records
         }
     }
@@ -27,7 +27,17 @@ extension SQLiteStore {
     public func forEachJob(_ query: JobQuery, _ body: @escaping @Sendable (UsageRecord) throws -> Void) async throws {
         let dictionary = dimensions
         try await queue.read { db in
-            try JobReader(db: db, dimensions: dictionary).forEach(query, body)
+            try JobReader(db: db, dimensions: dictionary).forEach(query) { record, _ in try body(record) }
+        }
+    }
+
+    /// One page of records with their row ids (the cursor of the next page is the last id).
+    public func jobPage(_ query: JobQuery) async throws -> [(record: UsageRecord, id: Int64)] {
+        let dictionary = dimensions
+        return try await queue.read { db in
+            var page: [(record: UsageRecord, id: Int64)] = []
+            try JobReader(db: db, dimensions: dictionary).forEach(query) { page.append(($0, $1)) }
+            return page
         }
     }
 }

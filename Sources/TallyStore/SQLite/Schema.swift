@@ -128,6 +128,19 @@ enum Schema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v5: API tokens") { db in
+            // Only a SHA-256 of each secret is stored: the secret is shown once, at creation.
+            try db.execute(sql: """
+                CREATE TABLE api_token (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    hash TEXT NOT NULL UNIQUE,
+                    scopes TEXT NOT NULL,
+                    sites TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 

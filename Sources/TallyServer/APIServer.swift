@@ -1,0 +1,114 @@
+import Foundation
+import Hummingbird
+import Logging
+import TallyCore
+import TallyStore
+
+/// `tally serve`: records in, records and summaries out, over HTTP with scoped bearer tokens.
+public struct APIServer: Sendable {
+    public let store: SQLiteStore
+    public let host: String
+    public let port: Int
+    /// Larger `POST` bodies are refused with 413.
+    public let maxBodyBytes: Int
+    public let logger: Logger
+
+    public init(store: SQLiteStore, host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 64 << 20,
+                logger: Logger = Logger(label: "tally.serve")) {
+        self.store = store; self.host = host; self.port = port; self.maxBodyBytes = maxBodyBytes; self.logger = logger
+    }
+
+    /// The application; `onRunning` gets the bound port (useful with port 0).
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
+                    onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    }
+
+    func router() -> Router<TallyRequestContext> {
+        let router = Router(context: TallyRequestContext.self)
+        let store = self.store
+        let limit = maxBodyBytes
+        router.get("healthz") { _, _ in "ok\n" }
+        let api = router.group("api/v1").add(middleware: AuthMiddleware(store: store))
+        api.get("status") { _, context -> Response in
+            _ = try context.require(.read)
+            return try json(StatusBody(try await store.status()))
+        }
+        api.get("summaries") { request, context -> Response in
+            _ = try context.require(.read)
+            let summary = try SummaryRequest(request.uri.queryParameters)
+            let report = try await store.report(summary.query)
+            let table = report.table(unit: summary.unit, metrics: summary.metrics)
+            let wantsCSV = request.headers[.accept]?.contains("text/csv") == true
+            let headers: HTTPFields = [.contentType: wantsCSV ? "text/csv; charset=utf-8" : "application/json"]
+            return Response(status: .ok, headers: headers,
+                            body: .init(byteBuffer: ByteBuffer(string: table.render(wantsCSV ? .csv : .json))))
+        }
+        api.get("records") { request, context -> Response in
+            _ = try context.require(.read)
+            let page = try RecordsRequest(request.uri.queryParameters)
+            let rows = try await store.jobPage(page.query)
+            let more = rows.count > page.limit
+            let shown = rows.prefix(page.limit)
+            let body = RecordsBody(records: shown.map { APIRecord($0.record) },
+                                   nextCursor: more ? shown.last.map { String($0.id) } : nil)
+            return try json(body)
+        }
+        api.post("records") { request, context -> Response in
+            let principal = try context.require(.write)
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: limit)
+            } catch {
+                throw APIError(.contentTooLarge, "the body exceeds \(limit) bytes: send smaller batches")
+            }
+            let batch = try RecordBatch.decode(Data(buffer: body), contentType: request.headers[.contentType])
+            return try await RecordIntake(store: store).accept(batch, from: principal)
+        }
+        return router
+    }
+}
+
+func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return Response(status: status, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+}
+
+struct StatusBody: Encodable {
+    var records: Int64
+    var sources: Int
+    var rejectedLines: Int64
+    var firstUsage: Int64?
+    var lastUsage: Int64?
+    var recordsByState: [String: Int64]
+
+    enum CodingKeys: String, CodingKey {
+        case records, sources, rejectedLines = "rejected_lines", firstUsage = "first_usage", lastUsage = "last_usage"
+        case recordsByState = "records_by_state"
+    }
+
+    init(_ status: StoreStatus) {
+        records = status.records
+        sources = status.sources.count
+        rejectedLines = status.rejectedLines
+        firstUsage = status.coverage?.lowerBound
+        lastUsage = status.coverage?.upperBound
+        recordsByState = Dictionary(uniqueKeysWithValues: status.recordsByState.map { ($0.state, $0.count) })
+    }
+}
+
+struct RecordsBody: Encodable {
+    var records: [APIRecord]
+    var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey { case records, nextCursor = "next_cursor" }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(records, forKey: .records)
+        // Always present, null on the last page.
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+}

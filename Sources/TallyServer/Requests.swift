@@ -1,0 +1,195 @@
+import Foundation
+import Hummingbird
+import TallyCore
+import TallyStore
+
+/// `GET /api/v1/summaries` parameters: the same as `tally report`'s options.
+struct SummaryRequest {
+    var query: ReportQuery
+    var unit: TimeUnit
+    var metrics: [Metric]?
+
+    init(_ parameters: Parameters) throws {
+        func value(_ name: String) -> String? { parameters.get(name).flatMap { $0.isEmpty ? nil : $0 } }
+        var zone = TimeZone(identifier: "UTC")!
+        if let name = value("timezone") {
+            guard let given = TimeZone(identifier: name) else { throw APIError(.badRequest, "timezone '\(name)' is not an IANA zone") }
+            zone = given
+        }
+        let calendar = PeriodCalendar(timeZone: zone)
+        var window: Range<Int64>?
+        if value("from") != nil || value("to") != nil {
+            var start: Int64 = 0
+            if let from = value("from") {
+                guard let parsed = calendar.parse(from) else { throw APIError(.badRequest, "from: cannot read '\(from)' as a date") }
+                start = parsed
+            }
+            var end = Int64(Date().timeIntervalSince1970)
+            if let to = value("to") {
+                guard let parsed = calendar.parseEnd(to) else { throw APIError(.badRequest, "to: cannot read '\(to)' as a date") }
+                end = parsed
+            }
+            guard start < end else { throw APIError(.badRequest, "from must be before to") }
+            window = start..<end
+        }
+        var period = PeriodKind.month
+        if let name = value("period") {
+            guard let kind = PeriodKind(rawValue: name) else {
+                throw APIError(.badRequest, "period '\(name)' is not one of \(PeriodKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            period = kind
+        }
+        var groupBy: [ReportDimension] = []
+        for name in parameters.getAll("by").flatMap({ $0.split(separator: ",") }).map(String.init) {
+            guard let dimension = ReportDimension(argument: name) else { throw APIError(.badRequest, "by: unknown key '\(name)'") }
+            groupBy.append(dimension)
+        }
+        let filters = try Self.filters(parameters.getAll("where"))
+        query = ReportQuery(window: window, period: period, groupBy: groupBy, filters: filters, timeZone: zone)
+        unit = .hours
+        if let name = value("unit") {
+            guard let given = TimeUnit(rawValue: name) else { throw APIError(.badRequest, "unit '\(name)' is not hours, minutes or seconds") }
+            unit = given
+        }
+        for name in parameters.getAll("metrics").flatMap({ $0.split(separator: ",") }).map(String.init) {
+            guard let metric = Metric(name: name) else { throw APIError(.badRequest, "metrics: unknown column '\(name)'") }
+            metrics = (metrics ?? []) + [metric]
+        }
+    }
+
+    /// `where=key=v1,v2`, repeatable.
+    static func filters(_ clauses: [String]) throws -> [ReportDimension: Set<String>] {
+        var result: [ReportDimension: Set<String>] = [:]
+        for clause in clauses {
+            guard let equals = clause.firstIndex(of: "="),
+                  let dimension = ReportDimension(argument: String(clause[..<equals])) else {
+                throw APIError(.badRequest, "where '\(clause)': expected key=value[,value…] with a known key")
+            }
+            result[dimension, default: []].formUnion(clause[clause.index(after: equals)...].split(separator: ",").map(String.init))
+        }
+        return result
+    }
+}
+
+/// `GET /api/v1/records` parameters: a time window, filters on recorded names, a page.
+struct RecordsRequest {
+    var query: JobQuery
+    var limit: Int
+
+    static let maxLimit = 10_000
+
+    init(_ parameters: Parameters) throws {
+        func value(_ name: String) -> String? { parameters.get(name).flatMap { $0.isEmpty ? nil : $0 } }
+        limit = 1000
+        if let text = value("limit") {
+            guard let given = Int(text), given > 0, given <= Self.maxLimit else {
+                throw APIError(.badRequest, "limit must be 1…\(Self.maxLimit)")
+            }
+            limit = given
+        }
+        var window: Range<Int64>?
+        if value("from") != nil || value("to") != nil {
+            guard let from = Int64(value("from") ?? "0"), let to = Int64(value("to") ?? String(Int64.max)), from < to else {
+                throw APIError(.badRequest, "from and to are epoch seconds, from < to")
+            }
+            window = from..<to
+        }
+        var filters: [ReportDimension: Set<String>] = [:]
+        for dimension in ReportDimension.recorded {
+            let values = parameters.getAll(dimension.rawValue).flatMap { $0.split(separator: ",") }.map(String.init)
+            if !values.isEmpty { filters[dimension] = Set(values) }
+        }
+        var after: Int64 = 0
+        if let cursor = value("cursor") {
+            guard let id = Int64(cursor), id >= 0 else { throw APIError(.badRequest, "cursor '\(cursor)' is not one this server gave") }
+            after = id
+        }
+        // One more than asked: whether there is a next page.
+        query = JobQuery(window: window, filters: filters, limit: limit + 1, afterID: after)
+    }
+}
+
+/// A decoded `POST /api/v1/records` body: each element a record or the reason it is not one.
+struct RecordBatch {
+    var elements: [Result<APIRecord, Error>]
+
+    /// A JSON array, or NDJSON (one object per line) when the content type says so or the body
+    /// does not start with `[`.
+    static func decode(_ data: Data, contentType: String?) throws -> RecordBatch {
+        let decoder = JSONDecoder()
+        let first = data.first { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
+        if first == UInt8(ascii: "["), contentType?.contains("ndjson") != true {
+            do {
+                return RecordBatch(elements: try decoder.decode([Decoded<APIRecord>].self, from: data).map(\.result))
+            } catch {
+                throw APIError(.badRequest, Decoded<APIRecord>.reason(error))
+            }
+        }
+        guard first != nil else { throw APIError(.badRequest, "the body is empty") }
+        var elements: [Result<APIRecord, Error>] = []
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
+            do {
+                elements.append(.success(try decoder.decode(APIRecord.self, from: Data(line))))
+            } catch {
+                elements.append(.failure(error))
+            }
+        }
+        return RecordBatch(elements: elements)
+    }
+}
+
+/// Validates and stores a batch: per-record errors with their index, the good records kept,
+/// a record of another site than the token's refuses the whole batch (403).
+struct RecordIntake {
+    let store: SQLiteStore
+
+    struct Outcome: Encodable {
+        struct Failure: Encodable { var index: Int; var reason: String }
+        var received: Int
+        var accepted: Int
+        var inserted: Int
+        var updated: Int
+        var unchanged: Int
+        var errors: [Failure]
+    }
+
+    func accept(_ batch: RecordBatch, from principal: Principal) async throws -> Response {
+        var records: [UsageRecord] = []
+        var failures: [Outcome.Failure] = []
+        for (index, element) in batch.elements.enumerated() {
+            switch element {
+            case let .failure(error):
+                failures.append(.init(index: index, reason: Decoded<APIRecord>.reason(error)))
+            case let .success(wire):
+                do {
+                    let record = try wire.usageRecord(index: index)
+                    guard principal.mayWrite(site: record.site) else {
+                        throw APIError(.forbidden, "record \(index): token '\(principal.name)' may not write records of site '\(record.site)'")
+                    }
+                    records.append(record)
+                } catch let error as APIRecordError {
+                    failures.append(.init(index: index, reason: error.description))
+                }
+            }
+        }
+        var outcome = Outcome(received: batch.elements.count, accepted: records.count, inserted: 0, updated: 0,
+                              unchanged: 0, errors: failures)
+        if !records.isEmpty {
+            let run = try await store.beginIngest(format: .api, path: "api/\(principal.name)")
+            var collected = CollectedBatch()
+            collected.records = records
+            collected.linesRead = batch.elements.count
+            let written = try await store.write(collected, in: run)
+            var totals = IngestTotals()
+            totals.add(collected, written)
+            totals.rejected = failures.count
+            try await store.finishIngest(run, totals: totals, status: .finished)
+            outcome.inserted = written.inserted
+            outcome.updated = written.updated
+            outcome.unchanged = written.unchanged
+        }
+        let status: HTTPResponse.Status = records.isEmpty ? .badRequest : failures.isEmpty ? .ok : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status")
+        return try json(outcome, status: status)
+    }
+}

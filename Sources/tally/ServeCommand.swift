@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TallyApp
+import TallyCore
+import TallyServer
+import TallyStore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the database over HTTP: records in and out, summaries, status (bearer tokens with scopes).",
+        discussion: """
+            Endpoints (docs/api.md): GET /healthz; GET /api/v1/status, GET /api/v1/summaries (the
+            options of tally report as query parameters; CSV with Accept: text/csv), GET
+            /api/v1/records (filters, keyset pages) need a read token; POST /api/v1/records (a JSON
+            array or NDJSON of records) needs a write token for the records' sites. Create tokens
+            with tally token create. Stops cleanly on SIGTERM or SIGINT.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var configuration: ConfigOption
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port (0: any free port, printed at start).")
+    var port = 8080
+
+    func run() async throws {
+        let opened = try await configuration.open(database, mustExist: false)
+        var logger = Logger(label: "tally.serve")
+        logger.logLevel = .info
+        let server = APIServer(store: opened.store, host: host, port: port, logger: logger)
+        let app = server.application { port in
+            // Scripts and tests wait for this line.
+            FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+        }
+        try await app.runService()
+    }
+}
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "API tokens for tally serve: scopes read, write (limited to --site) and admin.",
+        subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token and print its secret once (only a hash is stored).")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "A name to recognise the token by (e.g. the site or script using it).")
+        var name: String
+
+        @Option(help: ArgumentHelp("Scopes, comma-separated: read, write, admin.", valueName: "scopes"))
+        var scope: String = "read"
+
+        @Option(help: ArgumentHelp("Sites a write token may write records of, comma-separated.", valueName: "sites"))
+        var site: [String] = []
+
+        func run() async throws {
+            let scopes = scope.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for name in scopes where Scope(rawValue: name) == nil {
+                throw ValidationError("--scope: '\(name)' is not one of read, write, admin")
+            }
+            let sites = site.flatMap { $0.split(separator: ",") }.map(String.init)
+            if scopes.contains("write"), !scopes.contains("admin"), sites.isEmpty {
+                throw ValidationError("a write token needs --site: the sites whose records it may write")
+            }
+            let store = try StoreLocation.open(database.db)
+            let secret = TokenSecret.generate()
+            _ = try await store.createToken(name: name, hash: TokenSecret.hash(secret), scopes: scopes, sites: sites)
+            print(secret)
+            printError("token '\(name)' created (\(scopes.joined(separator: ","))\(sites.isEmpty ? "" : " for " + sites.joined(separator: ","))); the secret above is not stored and will not be shown again")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (names, scopes, sites; never secrets).")
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let store = try StoreLocation.open(database.db, mustExist: true)
+            var table = Table(columns: ["id", "name", "scopes", "sites", "created"])
+            let calendar = PeriodCalendar(timeZone: TimeZone(identifier: "UTC")!)
+            for token in try await store.tokens() {
+                table.rows.append([.integer(token.id), .text(token.name), .text(token.scopes.joined(separator: ",")),
+                                   .text(token.sites.joined(separator: ",")), .text(calendar.formatDateTime(token.createdAt))])
+            }
+            print(table.render(.table), terminator: "")
+        }
+    }
+}

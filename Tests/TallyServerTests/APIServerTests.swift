@@ -1,0 +1,189 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import Testing
+import TallyApp
+import TallyCollectors
+import TallyCore
+import TallyServer
+import TallyStore
+import TallyTestSupport
+
+/// A real `tally serve` application on a loopback port, driven over HTTP by async-http-client.
+final class RunningServer: Sendable {
+    let directory: URL
+    let store: SQLiteStore
+    let port: Int
+    let task: Task<Void, Error>
+
+    static func start(maxBodyBytes: Int = 64 << 20) async throws -> RunningServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("tally.db").path)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "tally.serve.test")
+        logger.logLevel = .critical  // cancelling the server at the end of a test is not an error
+        let app = APIServer(store: store, port: 0, maxBodyBytes: maxBodyBytes, logger: logger).application { continuation.yield($0) }
+        let task = Task { try await app.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = await iterator.next() ?? 0
+        return RunningServer(directory: directory, store: store, port: port, task: task)
+    }
+
+    private init(directory: URL, store: SQLiteStore, port: Int, task: Task<Void, Error>) {
+        self.directory = directory; self.store = store; self.port = port; self.task = task
+    }
+
+    deinit {
+        task.cancel()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func token(scopes: [String], sites: [String] = []) async throws -> String {
+        let secret = TokenSecret.generate()
+        _ = try await store.createToken(name: "t-\(scopes.joined())-\(sites.joined())", hash: TokenSecret.hash(secret),
+                                        scopes: scopes, sites: sites)
+        return secret
+    }
+
+    struct Reply {
+        var status: Int
+        var body: String
+        var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) }
+        var object: [String: Any] { json as? [String: Any] ?? [:] }
+    }
+
+    func call(_ method: HTTPMethod, _ path: String, token: String? = nil, body: String? = nil,
+              headers: [(String, String)] = []) async throws -> Reply {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 256 << 20)
+        return Reply(status: Int(response.status.code), body: String(buffer: bytes))
+    }
+}
+
+func recordJSON(_ id: Int, site: String = "siteA", user: String = "alice", start: Int64 = 1_719_828_000,
+                wall: Int64 = 3600, cores: Int = 4) -> String {
+    """
+    {"site":"\(site)","cluster":"c1","job_id":"\(id)","user":"\(user)","account":"proj","partition":"cpu",\
+    "submit":\(start - 60),"start":\(start),"end":\(start + wall),"wall_seconds":\(wall),"cores":\(cores),"state":"completed"}
+    """
+}
+
+@Suite(.serialized) struct APIServerTests {
+    @Test func authenticationAndScopes() async throws {
+        let server = try await RunningServer.start()
+        #expect(try await server.call(.GET, "/healthz").status == 200)
+        #expect(try await server.call(.GET, "/api/v1/status").status == 401)
+        #expect(try await server.call(.GET, "/api/v1/status", token: "tly_nope").status == 401)
+        let reader = try await server.token(scopes: ["read"])
+        let status = try await server.call(.GET, "/api/v1/status", token: reader)
+        #expect(status.status == 200)
+        #expect(status.object["records"] as? Int == 0)
+        // A read token cannot write; a write token only its own sites.
+        let denied = try await server.call(.POST, "/api/v1/records", token: reader, body: "[\(recordJSON(1))]")
+        #expect(denied.status == 403)
+        let writerA = try await server.call(.POST, "/api/v1/records", token: try await server.token(scopes: ["write"], sites: ["siteA"]),
+                                            body: "[\(recordJSON(1)),\(recordJSON(2, site: "siteB"))]")
+        #expect(writerA.status == 403)
+        #expect((writerA.object["error"] as? String)?.contains("may not write records of site 'siteB'") == true)
+        // Nothing of a refused batch is kept.
+        #expect(try await server.store.status().records == 0)
+    }
+
+    @Test func batchesKeepGoodRecordsReportBadOnesAndResendsChangeNothing() async throws {
+        let server = try await RunningServer.start()
+        let writer = try await server.token(scopes: ["write"], sites: ["siteA"])
+        let batch = "[\(recordJSON(1)),\(recordJSON(2)),{\"site\":\"siteA\",\"cluster\":\"c1\",\"state\":\"completed\"},\(recordJSON(3, start: 100, wall: -5))]"
+        let first = try await server.call(.POST, "/api/v1/records", token: writer, body: batch)
+        #expect(first.status == 207)
+        #expect(first.object["inserted"] as? Int == 2)
+        let errors = first.object["errors"] as? [[String: Any]] ?? []
+        #expect(errors.map { $0["index"] as? Int } == [2, 3])
+        #expect((errors.first?["reason"] as? String)?.contains("missing field 'job_id'") == true)
+        #expect((errors.last?["reason"] as? String)?.contains("is before start") == true)
+
+        let again = try await server.call(.POST, "/api/v1/records", token: writer, body: "[\(recordJSON(1)),\(recordJSON(2))]")
+        #expect(again.status == 200)
+        #expect(again.object["inserted"] as? Int == 0)
+        #expect(again.object["unchanged"] as? Int == 2)
+        #expect(try await server.store.status().records == 2)
+
+        // NDJSON works the same; a broken line is that line's error.
+        let ndjson = recordJSON(4) + "\n{not json\n" + recordJSON(5) + "\n"
+        let lines = try await server.call(.POST, "/api/v1/records", token: writer, body: ndjson,
+                                          headers: [("Content-Type", "application/x-ndjson")])
+        #expect(lines.status == 207)
+        #expect(lines.object["inserted"] as? Int == 2)
+
+        let malformed = try await server.call(.POST, "/api/v1/records", token: writer, body: "[{\"site\": ")
+        #expect(malformed.status == 400)
+        #expect((malformed.object["error"] as? String)?.contains("not valid JSON") == true)
+    }
+
+    @Test func oversizedBodiesAre413() async throws {
+        let server = try await RunningServer.start(maxBodyBytes: 10_000)
+        let writer = try await server.token(scopes: ["write"], sites: ["siteA"])
+        let big = "[" + (1...100).map { recordJSON($0) }.joined(separator: ",") + "]"
+        let reply = try await server.call(.POST, "/api/v1/records", token: writer, body: big)
+        #expect(reply.status == 413)
+        #expect(try await server.store.status().records == 0)
+    }
+
+    @Test func pagesReturnEveryRecordExactlyOnce() async throws {
+        let server = try await RunningServer.start()
+        let writer = try await server.token(scopes: ["write"], sites: ["siteA"])
+        for chunk in stride(from: 0, to: 2500, by: 500) {
+            let body = "[" + (chunk..<(chunk + 500)).map { recordJSON($0, start: 1_719_828_000 + Int64($0)) }.joined(separator: ",") + "]"
+            #expect(try await server.call(.POST, "/api/v1/records", token: writer, body: body).status == 200)
+        }
+        let reader = try await server.token(scopes: ["read"])
+        var seen: [String] = []
+        var cursor: String?
+        var pages = 0
+        repeat {
+            let reply = try await server.call(.GET, "/api/v1/records?limit=700" + (cursor.map { "&cursor=\($0)" } ?? ""), token: reader)
+            #expect(reply.status == 200)
+            seen += (reply.object["records"] as? [[String: Any]] ?? []).compactMap { $0["job_id"] as? String }
+            cursor = reply.object["next_cursor"] as? String
+            pages += 1
+        } while cursor != nil && pages < 10
+        #expect(pages == 4)
+        #expect(seen.count == 2500)
+        #expect(Set(seen).count == 2500)
+        // Filters on recorded names.
+        let none = try await server.call(.GET, "/api/v1/records?user=bob", token: reader)
+        #expect((none.object["records"] as? [Any])?.isEmpty == true)
+        #expect(try await server.call(.GET, "/api/v1/records?limit=0", token: reader).status == 400)
+    }
+
+    @Test func summariesEqualTallyReport() async throws {
+        let server = try await RunningServer.start()
+        let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")
+        let pipeline = IngestPipeline(store: server.store)
+        _ = try await pipeline.ingest(path: path, collector: SacctCollector(file: path, options: .init(timeZone: TimeZone(identifier: "UTC")!)))
+        let reader = try await server.token(scopes: ["read"])
+        let api = try await server.call(.GET, "/api/v1/summaries?period=total&by=account,user&unit=seconds", token: reader)
+        #expect(api.status == 200)
+        let cli = try TallyProcess.run(["report", "--db", server.directory.appendingPathComponent("tally.db").path,
+                                        "--period", "total", "--by", "account,user", "--unit", "seconds", "--format", "json"])
+        #expect(cli.status == 0)
+        #expect(api.body == cli.stdout)
+        let csv = try await server.call(.GET, "/api/v1/summaries?period=day&by=gpu-model&where=state=completed", token: reader,
+                                        headers: [("Accept", "text/csv")])
+        let cliCSV = try TallyProcess.run(["report", "--db", server.directory.appendingPathComponent("tally.db").path,
+                                           "--period", "day", "--by", "gpu-model", "--where", "state=completed", "--format", "csv"])
+        #expect(csv.body == cliCSV.stdout)
+        #expect(try await server.call(.GET, "/api/v1/summaries?period=fortnight", token: reader).status == 400)
+    }
+}
