@@ -24,17 +24,37 @@ public struct APIServer: Sendable {
                     onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 
-    func router() -> Router<TallyRequestContext> {
+    func router() -> Router<TallyRequestContext> { routes().router }
+
+    /// The router, and every method and path it answers (the OpenAPI document must list them all).
+    func routes() -> (router: Router<TallyRequestContext>, registered: [(method: String, path: String)]) {
         let router = Router(context: TallyRequestContext.self)
+        let api = router.group("api/v1").add(middleware: AuthMiddleware(store: store))
+        var registered: [(method: String, path: String)] = []
+        func on(_ method: HTTPRequest.Method, _ path: String, authenticated: Bool = true,
+                _ handler: @escaping @Sendable (Request, TallyRequestContext) async throws -> Response) {
+            if authenticated {
+                api.on(RouterPath(path), method: method) { try await handler($0, $1) }
+                registered.append((method.rawValue, "/api/v1/" + path))
+            } else {
+                router.on(RouterPath(path), method: method) { try await handler($0, $1) }
+                registered.append((method.rawValue, "/" + path))
+            }
+        }
         let store = self.store
         let limit = maxBodyBytes
-        router.get("healthz") { _, _ in "ok\n" }
-        let api = router.group("api/v1").add(middleware: AuthMiddleware(store: store))
-        api.get("status") { _, context -> Response in
+        on(.get, "healthz", authenticated: false) { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        on(.get, "openapi.json", authenticated: false) { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        on(.get, "status") { _, context in
             _ = try context.require(.read)
             return try json(StatusBody(try await store.status()))
         }
-        api.get("summaries") { request, context -> Response in
+        on(.get, "summaries") { request, context in
             _ = try context.require(.read)
             let summary = try SummaryRequest(request.uri.queryParameters)
             let report = try await store.report(summary.query)
@@ -44,7 +64,7 @@ public struct APIServer: Sendable {
             return Response(status: .ok, headers: headers,
                             body: .init(byteBuffer: ByteBuffer(string: table.render(wantsCSV ? .csv : .json))))
         }
-        api.get("records") { request, context -> Response in
+        on(.get, "records") { request, context in
             _ = try context.require(.read)
             let page = try RecordsRequest(request.uri.queryParameters)
             let rows = try await store.jobPage(page.query)
@@ -54,7 +74,7 @@ public struct APIServer: Sendable {
                                    nextCursor: more ? shown.last.map { String($0.id) } : nil)
             return try json(body)
         }
-        api.post("records") { request, context -> Response in
+        on(.post, "records") { request, context in
             let principal = try context.require(.write)
             let body: ByteBuffer
             do {
@@ -65,8 +85,11 @@ public struct APIServer: Sendable {
             let batch = try RecordBatch.decode(Data(buffer: body), contentType: request.headers[.contentType])
             return try await RecordIntake(store: store).accept(batch, from: principal)
         }
-        return router
+        return (router, registered)
     }
+
+    /// Every method and path this server answers.
+    public func registeredRoutes() -> [(method: String, path: String)] { routes().registered }
 }
 
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {

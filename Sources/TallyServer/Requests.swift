@@ -189,7 +189,7 @@ struct RecordIntake {
             outcome.updated = written.updated
             outcome.unchanged = written.unchanged
         }
-        let status: HTTPResponse.Status = records.isEmpty ? .badRequest : failures.isEmpty ? .ok : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status")
+        let status: HTTPResponse.Status = failures.isEmpty ? .ok : records.isEmpty ? .badRequest : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status")
         return try json(outcome, status: status)
     }
 }

@@ -187,3 +187,28 @@ func recordJSON(_ id: Int, site: String = "siteA", user: String = "alice", start
         #expect(try await server.call(.GET, "/api/v1/summaries?period=fortnight", token: reader).status == 400)
     }
 }
+
+@Suite struct OpenAPITests {
+    @Test func theDocumentListsExactlyTheRoutesTheServerAnswers() async throws {
+        let server = try await RunningServer.start()
+        let reply = try await server.call(.GET, "/openapi.json")
+        #expect(reply.status == 200)
+        let document = try #require(reply.json as? [String: Any])
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var documented = Set<String>()
+        for (path, operations) in paths {
+            for method in operations.keys { documented.insert("\(method.uppercased()) \(path)") }
+        }
+        let registered = Set(APIServer(store: server.store).registeredRoutes().map { "\($0.method) \($0.path)" })
+        #expect(registered == documented)
+        // And each documented route is really answered (not 404) by the running server.
+        let admin = try await server.token(scopes: ["admin"])
+        for route in documented {
+            let parts = route.split(separator: " ")
+            let method: HTTPMethod = parts[0] == "POST" ? .POST : .GET
+            let answer = try await server.call(method, String(parts[1]), token: admin, body: method == .POST ? "[]" : nil)
+            #expect(answer.status != 404, "\(route)")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+/// The OpenAPI 3.1 description of `tally serve`, kept by hand beside the routes; a test checks
+/// that it lists every route the server registers, and nothing it does not.
+enum OpenAPIDocument {
+    static let json = """
+    {
+      "openapi": "3.1.0",
+      "info": {"title": "Tally", "version": "1", "description": "Accounting records and summaries. See docs/api.md."},
+      "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+          "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+          "Record": {
+            "type": "object",
+            "required": ["site", "cluster", "job_id", "state"],
+            "properties": {
+              "site": {"type": "string"}, "cluster": {"type": "string"}, "job_id": {"type": "string"},
+              "local_job_id": {"type": "string"}, "natural_key": {"type": "string"},
+              "source": {"type": "string", "enum": ["slurm", "swf", "pbs", "sge", "htcondor", "kubernetes", "nomad", "api"]},
+              "name": {"type": "string"}, "user": {"type": "string"}, "group": {"type": "string"},
+              "account": {"type": "string"}, "partition": {"type": "string"}, "qos": {"type": "string"},
+              "nodes": {"type": "integer"}, "node_list": {"type": "string"},
+              "submit": {"type": "integer", "description": "epoch seconds"},
+              "eligible": {"type": "integer", "description": "epoch seconds"},
+              "start": {"type": "integer", "description": "epoch seconds"},
+              "end": {"type": "integer", "description": "epoch seconds"},
+              "wall_seconds": {"type": "integer"}, "cores": {"type": "integer"}, "gpus": {"type": "integer"},
+              "gpu_model": {"type": "string"}, "mem_alloc_bytes": {"type": "integer"},
+              "mem_req_bytes": {"type": "integer"}, "mem_used_bytes": {"type": "integer"},
+              "cpu_seconds": {"type": "integer"}, "energy_joules": {"type": "integer"}, "billing": {"type": "integer"},
+              "state": {"type": "string"}, "raw_state": {"type": "string"},
+              "exit_code": {"type": "integer"}, "exit_signal": {"type": "integer"}
+            }
+          },
+          "BatchOutcome": {
+            "type": "object",
+            "properties": {
+              "received": {"type": "integer"}, "accepted": {"type": "integer"}, "inserted": {"type": "integer"},
+              "updated": {"type": "integer"}, "unchanged": {"type": "integer"},
+              "errors": {"type": "array", "items": {"type": "object", "properties": {
+                "index": {"type": "integer"}, "reason": {"type": "string"}}}}
+            }
+          }
+        },
+        "responses": {
+          "Unauthorized": {"description": "no or unknown token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "Forbidden": {"description": "the token lacks the scope or the site", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "BadRequest": {"description": "a parameter or the body cannot be used", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      },
+      "security": [{"bearer": []}],
+      "paths": {
+        "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "ok"}}}},
+        "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        "/api/v1/status": {"get": {"summary": "What the database holds (read scope)", "responses": {
+          "200": {"description": "records, sources, rejected lines, coverage"},
+          "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}}}},
+        "/api/v1/summaries": {"get": {
+          "summary": "Usage per period and group, as tally report (read scope)",
+          "parameters": [
+            {"name": "from", "in": "query", "schema": {"type": "string"}}, {"name": "to", "in": "query", "schema": {"type": "string"}},
+            {"name": "period", "in": "query", "schema": {"type": "string", "enum": ["day", "week", "month", "quarter", "year", "total"]}},
+            {"name": "by", "in": "query", "schema": {"type": "string"}},
+            {"name": "where", "in": "query", "schema": {"type": "string"}, "description": "key=v1,v2; repeatable"},
+            {"name": "timezone", "in": "query", "schema": {"type": "string"}},
+            {"name": "unit", "in": "query", "schema": {"type": "string", "enum": ["hours", "minutes", "seconds"]}},
+            {"name": "metrics", "in": "query", "schema": {"type": "string"}}
+          ],
+          "responses": {
+            "200": {"description": "rows", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}, "text/csv": {"schema": {"type": "string"}}}},
+            "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+            "403": {"$ref": "#/components/responses/Forbidden"}}}},
+        "/api/v1/records": {
+          "get": {
+            "summary": "Records, filtered, in keyset pages (read scope)",
+            "parameters": [
+              {"name": "from", "in": "query", "schema": {"type": "integer"}}, {"name": "to", "in": "query", "schema": {"type": "integer"}},
+              {"name": "site", "in": "query", "schema": {"type": "string"}}, {"name": "cluster", "in": "query", "schema": {"type": "string"}},
+              {"name": "account", "in": "query", "schema": {"type": "string"}}, {"name": "group", "in": "query", "schema": {"type": "string"}},
+              {"name": "user", "in": "query", "schema": {"type": "string"}}, {"name": "partition", "in": "query", "schema": {"type": "string"}},
+              {"name": "qos", "in": "query", "schema": {"type": "string"}}, {"name": "state", "in": "query", "schema": {"type": "string"}},
+              {"name": "gpu-model", "in": "query", "schema": {"type": "string"}},
+              {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
+              {"name": "cursor", "in": "query", "schema": {"type": "string"}}
+            ],
+            "responses": {
+              "200": {"description": "a page", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "records": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}},
+                "next_cursor": {"type": ["string", "null"]}}}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+              "403": {"$ref": "#/components/responses/Forbidden"}}},
+          "post": {
+            "summary": "Add or update records (write scope, own sites only); resending changes nothing",
+            "requestBody": {"required": true, "content": {
+              "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}}},
+              "application/x-ndjson": {"schema": {"type": "string"}}}},
+            "responses": {
+              "200": {"description": "every record accepted", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchOutcome"}}}},
+              "207": {"description": "some records accepted, errors by index", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchOutcome"}}}},
+              "400": {"description": "no record accepted, or not JSON", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchOutcome"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"},
+              "413": {"description": "body too large", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
+        }
+      }
+    }
+    """
+}
