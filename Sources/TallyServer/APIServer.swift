@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import TallyCore
 import TallyStore
 
@@ -11,11 +13,22 @@ public struct APIServer: Sendable {
     public let port: Int
     /// Larger `POST` bodies are refused with 413.
     public let maxBodyBytes: Int
+    /// Where `/metrics` reads from: the registry swift-metrics was bootstrapped with.
+    public let registry: PrometheusCollectorRegistry?
     public let logger: Logger
 
     public init(store: SQLiteStore, host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 64 << 20,
-                logger: Logger = Logger(label: "tally.serve")) {
-        self.store = store; self.host = host; self.port = port; self.maxBodyBytes = maxBodyBytes; self.logger = logger
+                registry: PrometheusCollectorRegistry? = nil, logger: Logger = Logger(label: "tally.serve")) {
+        self.store = store; self.host = host; self.port = port; self.maxBodyBytes = maxBodyBytes
+        self.registry = registry; self.logger = logger
+    }
+
+    /// Sends swift-metrics (requests, durations, records ingested and rejected) to a Prometheus
+    /// registry. Once per process.
+    public static func bootstrapMetrics() -> PrometheusCollectorRegistry {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
     }
 
     /// The application; `onRunning` gets the bound port (useful with port 0).
@@ -29,6 +42,8 @@ public struct APIServer: Sendable {
     /// The router, and every method and path it answers (the OpenAPI document must list them all).
     func routes() -> (router: Router<TallyRequestContext>, registered: [(method: String, path: String)]) {
         let router = Router(context: TallyRequestContext.self)
+        // Request counts and durations by route (hb_requests, hb_request_duration…).
+        router.add(middleware: MetricsMiddleware())
         let api = router.group("api/v1").add(middleware: AuthMiddleware(store: store))
         var registered: [(method: String, path: String)] = []
         func on(_ method: HTTPRequest.Method, _ path: String, authenticated: Bool = true,
@@ -49,6 +64,13 @@ public struct APIServer: Sendable {
         on(.get, "openapi.json", authenticated: false) { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        let registry = self.registry
+        on(.get, "metrics") { _, context in
+            _ = try context.require(.read)
+            guard let registry else { throw APIError(.notFound, "metrics are not enabled on this server") }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         on(.get, "status") { _, context in
             _ = try context.require(.read)

@@ -51,6 +51,9 @@ enum OpenAPIDocument {
       "paths": {
         "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "ok"}}}},
         "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        "/api/v1/metrics": {"get": {"summary": "Prometheus text: requests, latencies, records received, inserted, rejected (read scope)", "responses": {
+          "200": {"description": "text/plain; version=0.0.4"},
+          "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}}}},
         "/api/v1/status": {"get": {"summary": "What the database holds (read scope)", "responses": {
           "200": {"description": "records, sources, rejected lines, coverage"},
           "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}}}},

@@ -1,12 +1,13 @@
 import Foundation
 import Hummingbird
+import Metrics
 import TallyCore
 import TallyStore
 
 /// `GET /api/v1/summaries` parameters: the same as `tally report`'s options.
 struct SummaryRequest {
     var query: ReportQuery
-    var unit: TimeUnit
+    var unit: TallyCore.TimeUnit
     var metrics: [Metric]?
 
     init(_ parameters: Parameters) throws {
@@ -48,7 +49,7 @@ struct SummaryRequest {
         query = ReportQuery(window: window, period: period, groupBy: groupBy, filters: filters, timeZone: zone)
         unit = .hours
         if let name = value("unit") {
-            guard let given = TimeUnit(rawValue: name) else { throw APIError(.badRequest, "unit '\(name)' is not hours, minutes or seconds") }
+            guard let given = TallyCore.TimeUnit(rawValue: name) else { throw APIError(.badRequest, "unit '\(name)' is not hours, minutes or seconds") }
             unit = given
         }
         for name in parameters.getAll("metrics").flatMap({ $0.split(separator: ",") }).map(String.init) {
@@ -189,6 +190,10 @@ struct RecordIntake {
             outcome.updated = written.updated
             outcome.unchanged = written.unchanged
         }
+        Counter(label: "tally_records_received_total").increment(by: batch.elements.count)
+        Counter(label: "tally_records_rejected_total").increment(by: failures.count)
+        Counter(label: "tally_records_inserted_total").increment(by: outcome.inserted)
+        Counter(label: "tally_records_updated_total").increment(by: outcome.updated)
         let status: HTTPResponse.Status = failures.isEmpty ? .ok : records.isEmpty ? .badRequest : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status")
         return try json(outcome, status: status)
     }

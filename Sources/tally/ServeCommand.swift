@@ -13,9 +13,10 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Endpoints (docs/api.md): GET /healthz; GET /api/v1/status, GET /api/v1/summaries (the
             options of tally report as query parameters; CSV with Accept: text/csv), GET
-            /api/v1/records (filters, keyset pages) need a read token; POST /api/v1/records (a JSON
-            array or NDJSON of records) needs a write token for the records' sites. Create tokens
-            with tally token create. Stops cleanly on SIGTERM or SIGINT.
+            /api/v1/records (filters, keyset pages) and GET /api/v1/metrics (Prometheus) need a read
+            token; POST /api/v1/records (a JSON array or NDJSON of records) needs a write token for
+            the records' sites; GET /openapi.json describes it all. Create tokens with tally token
+            create. Stops cleanly on SIGTERM or SIGINT.
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -31,7 +32,8 @@ struct Serve: AsyncParsableCommand {
         let opened = try await configuration.open(database, mustExist: false)
         var logger = Logger(label: "tally.serve")
         logger.logLevel = .info
-        let server = APIServer(store: opened.store, host: host, port: port, logger: logger)
+        let server = APIServer(store: opened.store, host: host, port: port, registry: APIServer.bootstrapMetrics(),
+                               logger: logger)
         let app = server.application { port in
             // Scripts and tests wait for this line.
             FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))

@@ -19,6 +19,9 @@ final class RunningServer: Sendable {
     let port: Int
     let task: Task<Void, Error>
 
+    /// swift-metrics can be bootstrapped once per process: every test server shares the registry.
+    static let registry = APIServer.bootstrapMetrics()
+
     static func start(maxBodyBytes: Int = 64 << 20) async throws -> RunningServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -26,7 +29,7 @@ final class RunningServer: Sendable {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "tally.serve.test")
         logger.logLevel = .critical  // cancelling the server at the end of a test is not an error
-        let app = APIServer(store: store, port: 0, maxBodyBytes: maxBodyBytes, logger: logger).application { continuation.yield($0) }
+        let app = APIServer(store: store, port: 0, maxBodyBytes: maxBodyBytes, registry: registry, logger: logger).application { continuation.yield($0) }
         let task = Task { try await app.run() }
         var iterator = ports.makeAsyncIterator()
         let port = await iterator.next() ?? 0
@@ -129,6 +132,13 @@ func recordJSON(_ id: Int, site: String = "siteA", user: String = "alice", start
         let malformed = try await server.call(.POST, "/api/v1/records", token: writer, body: "[{\"site\": ")
         #expect(malformed.status == 400)
         #expect((malformed.object["error"] as? String)?.contains("not valid JSON") == true)
+
+        // Prometheus text: requests by route and the records counted above.
+        let metrics = try await server.call(.GET, "/api/v1/metrics", token: try await server.token(scopes: ["read"]))
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("tally_records_inserted_total"))
+        #expect(metrics.body.contains("tally_records_rejected_total"))
+        #expect(metrics.body.contains("hb_requests"))
     }
 
     @Test func oversizedBodiesAre413() async throws {
