@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import Metrics
 import Prometheus
@@ -15,6 +18,8 @@ public struct APIServer: Sendable {
     public let maxBodyBytes: Int
     /// Where `/metrics` reads from: the registry swift-metrics was bootstrapped with.
     public let registry: PrometheusCollectorRegistry?
+    /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
+    public var tls: (certificate: String, key: String)?
     public let logger: Logger
 
     public init(store: SQLiteStore, host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 64 << 20,
@@ -32,9 +37,17 @@ public struct APIServer: Sendable {
     }
 
     /// The application; `onRunning` gets the bound port (useful with port 0).
-    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
-                    onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        var server = HTTPServerBuilder.http1()
+        if let tls {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+            server = try .tls(.http1(), tlsConfiguration: .makeServerConfiguration(certificateChain: chain,
+                                                                                    privateKey: .privateKey(key)))
+        }
+        return Application(router: router(), server: server,
+                           configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
+                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 
     func router() -> Router<TallyRequestContext> { routes().router }

@@ -28,15 +28,27 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port (0: any free port, printed at start).")
     var port = 8080
 
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate chain: serve HTTPS.", valueName: "path"))
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key for --tls-cert.", valueName: "path"))
+    var tlsKey: String?
+
+    func validate() throws {
+        if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
     func run() async throws {
         let opened = try await configuration.open(database, mustExist: false)
         var logger = Logger(label: "tally.serve")
         logger.logLevel = .info
-        let server = APIServer(store: opened.store, host: host, port: port, registry: APIServer.bootstrapMetrics(),
+        var server = APIServer(store: opened.store, host: host, port: port, registry: APIServer.bootstrapMetrics(),
                                logger: logger)
-        let app = server.application { port in
+        if let tlsCertificate, let tlsKey { server.tls = (tlsCertificate, tlsKey) }
+        let scheme = tlsCertificate == nil ? "http" : "https"
+        let app = try server.application { port in
             // Scripts and tests wait for this line.
-            FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+            FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
         }
         try await app.runService()
     }

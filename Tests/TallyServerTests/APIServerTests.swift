@@ -29,7 +29,7 @@ final class RunningServer: Sendable {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "tally.serve.test")
         logger.logLevel = .critical  // cancelling the server at the end of a test is not an error
-        let app = APIServer(store: store, port: 0, maxBodyBytes: maxBodyBytes, registry: registry, logger: logger).application { continuation.yield($0) }
+        let app = try APIServer(store: store, port: 0, maxBodyBytes: maxBodyBytes, registry: registry, logger: logger).application { continuation.yield($0) }
         let task = Task { try await app.run() }
         var iterator = ports.makeAsyncIterator()
         let port = await iterator.next() ?? 0
