@@ -71,6 +71,7 @@ public struct APIServer: Sendable {
         }
         let store = self.store
         let limit = maxBodyBytes
+        let cache = SummaryCache()
         on(.get, "healthz", authenticated: false) { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
@@ -92,12 +93,21 @@ public struct APIServer: Sendable {
         on(.get, "summaries") { request, context in
             _ = try context.require(.read)
             let summary = try SummaryRequest(request.uri.queryParameters)
-            let report = try await store.report(summary.query)
-            let table = report.table(unit: summary.unit, metrics: summary.metrics)
             let wantsCSV = request.headers[.accept]?.contains("text/csv") == true
+            // Relative windows ("to" defaulting to now) are not cached: their answer moves with time.
+            let key = (wantsCSV ? "csv?" : "json?") + (request.uri.query ?? "")
+            let render: @Sendable () async throws -> String = {
+                let report = try await store.report(summary.query)
+                return report.table(unit: summary.unit, metrics: summary.metrics).render(wantsCSV ? .csv : .json)
+            }
+            let body: String
+            if summary.isStable {
+                body = try await cache.value(for: key, generation: try await store.summaryGeneration(), compute: render)
+            } else {
+                body = try await render()
+            }
             let headers: HTTPFields = [.contentType: wantsCSV ? "text/csv; charset=utf-8" : "application/json"]
-            return Response(status: .ok, headers: headers,
-                            body: .init(byteBuffer: ByteBuffer(string: table.render(wantsCSV ? .csv : .json))))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         on(.get, "records") { request, context in
             _ = try context.require(.read)

@@ -5,10 +5,12 @@ import TallyCore
 import TallyStore
 
 /// `GET /api/v1/summaries` parameters: the same as `tally report`'s options.
-struct SummaryRequest {
+struct SummaryRequest: Sendable {
     var query: ReportQuery
     var unit: TallyCore.TimeUnit
     var metrics: [Metric]?
+    /// Whether the same parameters always mean the same window (no `from` without `to`).
+    var isStable = true
 
     init(_ parameters: Parameters) throws {
         func value(_ name: String) -> String? { parameters.get(name).flatMap { $0.isEmpty ? nil : $0 } }
@@ -26,6 +28,7 @@ struct SummaryRequest {
                 start = parsed
             }
             var end = Int64(Date().timeIntervalSince1970)
+            isStable = value("to") != nil
             if let to = value("to") {
                 guard let parsed = calendar.parseEnd(to) else { throw APIError(.badRequest, "to: cannot read '\(to)' as a date") }
                 end = parsed

@@ -195,6 +195,17 @@ func recordJSON(_ id: Int, site: String = "siteA", user: String = "alice", start
                                            "--period", "day", "--by", "gpu-model", "--where", "state=completed", "--format", "csv"])
         #expect(csv.body == cliCSV.stdout)
         #expect(try await server.call(.GET, "/api/v1/summaries?period=fortnight", token: reader).status == 400)
+
+        // Answers are cached per query until the data changes: a new record shows at once.
+        let query = "/api/v1/summaries?period=total&by=account&metrics=jobs"
+        let before = try await server.call(.GET, query, token: reader)
+        #expect(try await server.call(.GET, query, token: reader).body == before.body)
+        #expect(!before.body.contains("newacct"))
+        let admin = try await server.token(scopes: ["admin"])
+        let posted = try await server.call(.POST, "/api/v1/records", token: admin,
+                                           body: "[\(recordJSON(9, site: "local", user: "zed").replacingOccurrences(of: "\"proj\"", with: "\"newacct\""))]")
+        #expect(posted.status == 200)
+        #expect(try await server.call(.GET, query, token: reader).body.contains("newacct"))
     }
 }
 

@@ -81,6 +81,7 @@ extension SQLiteStore {
             }
             dimensions = updated
             plans = cache
+            summaryWrites += 1
             var timed = stats
             let elapsed = ContinuousClock.now - clock
             timed.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -14,6 +14,8 @@ public actor SQLiteStore: UsageStore {
     /// The configuration summaries are built with (directory entries from the database merged in).
     var configuration = TallyConfiguration.empty
     var plans = PlanCache(normaliser: Normaliser(.empty))
+    /// Writes by this process that can change summaries (record batches, rebuilds).
+    var summaryWrites: Int64 = 0
     let logger: Logger
 
     public init(path: String, logger: Logger = Logger(label: "tally.store")) throws {
@@ -49,6 +51,13 @@ public actor SQLiteStore: UsageStore {
         } catch {
             throw StoreError.cannotOpen(path: path, reason: "\(error)")
         }
+    }
+
+    /// Changes whenever summaries may have changed: a write or rebuild by this process, or a commit
+    /// by another (SQLite's data_version), e.g. a cron `tally ingest` beside `tally serve`.
+    public func summaryGeneration() async throws -> String {
+        let dataVersion = try await queue.read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        return "\(summaryWrites).\(dataVersion).\(configuration.fingerprintText)"
     }
 
     /// Reloads what a rolled-back transaction may have left stale in memory.
@@ -99,6 +108,7 @@ public actor SQLiteStore: UsageStore {
             }
             dimensions = updated
             plans = updatedPlans
+            summaryWrites += 1
             return outcome
         } catch {
             // The transaction rolled back: ids handed out inside it no longer exist.
