@@ -96,18 +96,19 @@ public struct APIServer: Sendable {
             let wantsCSV = request.headers[.accept]?.contains("text/csv") == true
             // Relative windows ("to" defaulting to now) are not cached: their answer moves with time.
             let key = (wantsCSV ? "csv?" : "json?") + (request.uri.query ?? "")
-            let render: @Sendable () async throws -> String = {
+            // Kept as a buffer: every hit shares its bytes, nothing is copied per request.
+            let render: @Sendable () async throws -> ByteBuffer = {
                 let report = try await store.report(summary.query)
-                return report.table(unit: summary.unit, metrics: summary.metrics).render(wantsCSV ? .csv : .json)
+                return ByteBuffer(string: report.table(unit: summary.unit, metrics: summary.metrics).render(wantsCSV ? .csv : .json))
             }
-            let body: String
+            let body: ByteBuffer
             if summary.isStable {
                 body = try await cache.value(for: key, generation: try await store.summaryGeneration(), compute: render)
             } else {
                 body = try await render()
             }
             let headers: HTTPFields = [.contentType: wantsCSV ? "text/csv; charset=utf-8" : "application/json"]
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
         }
         on(.get, "records") { request, context in
             _ = try context.require(.read)

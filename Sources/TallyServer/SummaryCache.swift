@@ -1,10 +1,12 @@
+import NIOCore
+
 /// Rendered summaries by query, valid while the data they were computed from is unchanged
 /// (the store's generation). Concurrent requests for the same query share one computation, so
 /// a dashboard's burst costs one report, not sixty-four.
 actor SummaryCache {
     private struct Entry {
         var generation: String
-        var task: Task<String, Error>
+        var task: Task<ByteBuffer, Error>
         var used: UInt64
     }
 
@@ -15,7 +17,7 @@ actor SummaryCache {
     init(capacity: Int = 256) { self.capacity = capacity }
 
     func value(for key: String, generation: String,
-               compute: @escaping @Sendable () async throws -> String) async throws -> String {
+               compute: @escaping @Sendable () async throws -> ByteBuffer) async throws -> ByteBuffer {
         clock += 1
         if var entry = entries[key], entry.generation == generation {
             entry.used = clock
