@@ -117,3 +117,22 @@ import TallyConfig
         #expect(Metric.gpuUtilisation.value(row.amounts, unit: .hours, capacity: row.capacity) == 6.0 / (104 * 24) * 100)
     }
 }
+
+@Suite struct ConfigurationConsistencyTests {
+    @Test func aWriterWithAStaleConfigurationRefusesToWrite() async throws {
+        let temporary = try TemporaryStore()
+        // A second process (another store on the same file) applies another configuration.
+        let other = try SQLiteStore(path: temporary.path)
+        _ = try await NormalisedReportTests.apply("[[charge_rate]]\ncore_hour = 1\n", to: other)
+        let file = try temporary.write("jobs.txt", [
+            NormalisedReportTests.header,
+            NormalisedReportTests.line(1, start: "2024-07-02T10:00:00", end: "2024-07-02T11:00:00", elapsed: 3600),
+        ].joined(separator: "\n") + "\n")
+        await #expect(throws: StoreError.self) { try await temporary.ingest(file) }
+        #expect(try await temporary.store.status().records == 0)
+        // Applying the same configuration makes writing possible again, with its rules.
+        _ = try await NormalisedReportTests.apply("[[charge_rate]]\ncore_hour = 1\n", to: temporary.store)
+        try await temporary.ingest(file)
+        #expect(try await temporary.store.report(ReportQuery(period: .total)).total.chargeMilli == 1000 * 3600)
+    }
+}

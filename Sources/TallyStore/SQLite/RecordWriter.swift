@@ -41,6 +41,13 @@ struct RecordWriter {
     }
 
     mutating func write(_ batch: CollectedBatch) throws -> BatchOutcome {
+        // Another process may have applied another configuration since this one opened the
+        // database: summaries written with the old rules would be wrong.
+        let applied = try String.fetchOne(db, sql: "SELECT fingerprint FROM applied_configuration")
+        let mine = plans.normaliser.configuration.fingerprintText
+        if let applied, applied != mine {
+            throw StoreError.configurationChanged(applied: applied, inUse: mine)
+        }
         var outcome = BatchOutcome()
         for record in batch.records {
             try upsert(record, &outcome)

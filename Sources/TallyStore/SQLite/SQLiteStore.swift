@@ -121,11 +121,15 @@ public actor SQLiteStore: UsageStore {
 public enum StoreError: Error, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case corrupt(String)
+    case configurationChanged(applied: String, inUse: String)
 
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason): "cannot open database \(path): \(reason)"
         case let .corrupt(what): "database inconsistency: \(what)"
+        case let .configurationChanged(applied, inUse):
+            "another process applied configuration \(applied) since this one started with \(inUse): "
+                + "nothing was written; run again (with the same --config everywhere)"
         }
     }
 }
