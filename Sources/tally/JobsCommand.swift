@@ -118,7 +118,13 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let store = try StoreLocation.open(database.db, mustExist: true)
         let status = try await store.status()
-        print(StatusText.render(status, path: StoreLocation.resolve(database.db),
-                                calendar: PeriodCalendar(timeZone: try zone.resolve())), terminator: "")
+        let calendar = PeriodCalendar(timeZone: try zone.resolve())
+        print(StatusText.render(status, path: StoreLocation.resolve(database.db), calendar: calendar), terminator: "")
+        // Which rules the summaries were built with: reports follow them until another is applied.
+        if let applied = try await store.appliedConfiguration() {
+            let source = applied.text == nil ? "none" : (applied.path ?? "stored text")
+            print("\nsummaries built with configuration \(applied.fingerprint) (\(source)), "
+                  + "applied \(calendar.formatDateTime(applied.appliedAt))")
+        }
     }
 }

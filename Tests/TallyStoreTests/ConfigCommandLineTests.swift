@@ -58,6 +58,9 @@ import TallyCore
                                                 "--format", "csv", "--metrics", "su"])
         #expect(afterImport.stdout.contains("Biology,4.000"))
 
+        let status = try TallyProcess.run(["status", "--db", db])
+        #expect(status.stdout.contains("summaries built with configuration 281a59c6ad8b4873 (\(config))"))
+
         let rebuild = try TallyProcess.run(["rebuild", "--db", db])
         #expect(rebuild.status == 0)
         #expect(rebuild.stdout.contains("rebuilt summaries from 2 records"))
