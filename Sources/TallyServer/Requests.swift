@@ -20,21 +20,10 @@ struct SummaryRequest: Sendable {
             zone = given
         }
         let calendar = PeriodCalendar(timeZone: zone)
-        var window: Range<Int64>?
-        if value("from") != nil || value("to") != nil {
-            var start: Int64 = 0
-            if let from = value("from") {
-                guard let parsed = calendar.parse(from) else { throw APIError(.badRequest, "from: cannot read '\(from)' as a date") }
-                start = parsed
-            }
-            var end = Int64(Date().timeIntervalSince1970)
-            isStable = value("to") != nil
-            if let to = value("to") {
-                guard let parsed = calendar.parseEnd(to) else { throw APIError(.badRequest, "to: cannot read '\(to)' as a date") }
-                end = parsed
-            }
-            guard start < end else { throw APIError(.badRequest, "from must be before to") }
-            window = start..<end
+        // A window without an end moves with the clock: not cacheable.
+        isStable = value("from") == nil || value("to") != nil
+        let window = try api { () throws(ReportArguments.Invalid) in
+            try ReportArguments.window(from: value("from"), to: value("to"), calendar: calendar)
         }
         var period = PeriodKind.month
         if let name = value("period") {
@@ -43,35 +32,24 @@ struct SummaryRequest: Sendable {
             }
             period = kind
         }
-        var groupBy: [ReportDimension] = []
-        for name in parameters.getAll("by").flatMap({ $0.split(separator: ",") }).map(String.init) {
-            guard let dimension = ReportDimension(argument: name) else { throw APIError(.badRequest, "by: unknown key '\(name)'") }
-            groupBy.append(dimension)
-        }
-        let filters = try Self.filters(parameters.getAll("where"))
+        let groupBy = try api { () throws(ReportArguments.Invalid) in try ReportArguments.dimensions(parameters.getAll("by")) }
+        let filters = try api { () throws(ReportArguments.Invalid) in try ReportArguments.filters(parameters.getAll("where")) }
         query = ReportQuery(window: window, period: period, groupBy: groupBy, filters: filters, timeZone: zone)
         unit = .hours
         if let name = value("unit") {
             guard let given = TallyCore.TimeUnit(rawValue: name) else { throw APIError(.badRequest, "unit '\(name)' is not hours, minutes or seconds") }
             unit = given
         }
-        for name in parameters.getAll("metrics").flatMap({ $0.split(separator: ",") }).map(String.init) {
-            guard let metric = Metric(name: name) else { throw APIError(.badRequest, "metrics: unknown column '\(name)'") }
-            metrics = (metrics ?? []) + [metric]
-        }
+        metrics = try api { () throws(ReportArguments.Invalid) in try ReportArguments.metrics(parameters.getAll("metrics")) }
     }
+}
 
-    /// `where=key=v1,v2`, repeatable.
-    static func filters(_ clauses: [String]) throws -> [ReportDimension: Set<String>] {
-        var result: [ReportDimension: Set<String>] = [:]
-        for clause in clauses {
-            guard let equals = clause.firstIndex(of: "="),
-                  let dimension = ReportDimension(argument: String(clause[..<equals])) else {
-                throw APIError(.badRequest, "where '\(clause)': expected key=value[,value…] with a known key")
-            }
-            result[dimension, default: []].formUnion(clause[clause.index(after: equals)...].split(separator: ",").map(String.init))
-        }
-        return result
+/// Report options that cannot be used, as 400 answers (`where: …`).
+func api<Value>(_ body: () throws(ReportArguments.Invalid) -> Value) throws -> Value {
+    do {
+        return try body()
+    } catch {
+        throw APIError(.badRequest, error.description)
     }
 }
 

@@ -71,23 +71,7 @@ struct WindowOptions: ParsableArguments {
     var to: String?
 
     func window(_ calendar: PeriodCalendar) throws -> Range<Int64>? {
-        if from == nil, to == nil { return nil }
-        let start: Int64
-        if let from {
-            guard let parsed = calendar.parse(from) else { throw ValidationError("--from: cannot read '\(from)' as a date") }
-            start = parsed
-        } else {
-            start = 0
-        }
-        let end: Int64
-        if let to {
-            guard let parsed = calendar.parseEnd(to) else { throw ValidationError("--to: cannot read '\(to)' as a date") }
-            end = parsed
-        } else {
-            end = Int64(Date().timeIntervalSince1970)
-        }
-        guard start < end else { throw ValidationError("--from must be before --to") }
-        return start..<end
+        try cli { () throws(ReportArguments.Invalid) in try ReportArguments.window(from: from, to: to, calendar: calendar) }
     }
 }
 
@@ -97,19 +81,16 @@ struct FilterOptions: ParsableArguments {
     var filters: [String] = []
 
     func resolve() throws -> [ReportDimension: Set<String>] {
-        var result: [ReportDimension: Set<String>] = [:]
-        for filter in filters {
-            guard let equals = filter.firstIndex(of: "=") else {
-                throw ValidationError("--where '\(filter)': expected key=value")
-            }
-            let key = String(filter[..<equals])
-            guard let dimension = ReportDimension(argument: key) else {
-                throw ValidationError("--where: unknown key '\(key)' (one of \(ReportDimension.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            let values = filter[filter.index(after: equals)...].split(separator: ",").map(String.init)
-            result[dimension, default: []].formUnion(values)
-        }
-        return result
+        try cli { () throws(ReportArguments.Invalid) in try ReportArguments.filters(filters) }
+    }
+}
+
+/// Report options that cannot be used, as argument-parser errors (`--where: …`).
+func cli<Value>(_ body: () throws(ReportArguments.Invalid) -> Value) throws -> Value {
+    do {
+        return try body()
+    } catch {
+        throw ValidationError("--\(error.option): \(error.reason)")
     }
 }
 

@@ -45,22 +45,10 @@ struct Report: AsyncParsableCommand {
         let opened = try await configuration.open(database, mustExist: true)
         let timeZone = try zone.resolve(site: opened.configuration.site)
         let calendar = PeriodCalendar(timeZone: timeZone)
-        var groupBy: [ReportDimension] = []
-        for name in by.flatMap({ $0.split(separator: ",") }).map(String.init) {
-            guard let dimension = ReportDimension(argument: name) else {
-                throw ValidationError("--by: unknown key '\(name)' (one of \(ReportDimension.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            groupBy.append(dimension)
-        }
+        let groupBy = try cli { () throws(ReportArguments.Invalid) in try ReportArguments.dimensions(by) }
         let query = ReportQuery(window: try window.window(calendar), period: period, groupBy: groupBy,
                                 filters: try filter.resolve(), timeZone: timeZone)
-        var chosen: [Metric]?
-        for name in metrics.flatMap({ $0.split(separator: ",") }).map(String.init) {
-            guard let metric = Metric(name: name) else {
-                throw ValidationError("--metrics: unknown column '\(name)' (one of \(Metric.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            chosen = (chosen ?? []) + [metric]
-        }
+        let chosen = try cli { () throws(ReportArguments.Invalid) in try ReportArguments.metrics(metrics) }
         let report = try await opened.store.report(query)
         let table = report.table(unit: unit, metrics: chosen, includeTotal: format == .table && report.rows.count > 1)
         print(table.render(format), terminator: "")

@@ -37,6 +37,10 @@ public enum ReportDimension: String, Sendable, Hashable, CaseIterable, Codable {
         }
     }
 
+    /// Whether raw records can be filtered on this key as stored: recorded, and not renamed by
+    /// configuration. Filters on the other keys apply after a record is normalised.
+    public var filtersRawRecords: Bool { Self.recorded.contains(self) && !isConfigured }
+
     /// The value of a recorded dimension as the source gave it ("" when it did not say, or when
     /// the dimension is derived).
     public func value(of record: UsageRecord) -> String {

@@ -21,7 +21,7 @@ struct JobReader {
     func forEachFacts(touching window: Range<Int64>, filters: [ReportDimension: Set<String>], maxSpan: Int64,
                       tableScan: Bool = false, hosts: Bool = false,
                       _ body: (UsageFacts, DimensionIDs, Range<Int64>, String) throws -> Void) throws {
-        let filter = DimensionFilter(filters.filter { ReportDimension.recorded.contains($0.key) && !$0.key.isConfigured },
+        let filter = DimensionFilter(filters.filter { $0.key.filtersRawRecords },
                                      dimensions: dimensions, table: "job")
         let (clause, windowArguments) = windowClause(window, maxSpan: maxSpan)
         var arguments = windowArguments

@@ -135,7 +135,7 @@ struct ReportRunner {
         // Filters on names configuration decides (aliases, classes, organisations) and on
         // buckets are checked after a raw record is normalised.
         var derivedFilters: [(index: Int, ids: Set<Int64>)] = []
-        for (dimension, values) in query.filters where dimension.isConfigured || !ReportDimension.recorded.contains(dimension) {
+        for (dimension, values) in query.filters where !dimension.filtersRawRecords {
             let ids = values.map { $0.isEmpty ? 0 : dimensions.provisionalID(dimension, $0) }
             derivedFilters.append((DimensionColumn.index(dimension), Set(ids)))
         }
