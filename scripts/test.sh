@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test. With TALLY_SLURM_SANDBOX=1 (CI sets it) it first starts a real Slurm 22.05
+# Runs every test, against both store backends: SQLite, and a private PostgreSQL server from
+# Debian's packages (scripts/postgres.sh; installed if missing) started here and thrown away
+# afterwards. TALLY_TEST_POSTGRES=URL uses a server of your own instead.
+# With TALLY_SLURM_SANDBOX=1 (CI sets it) it also starts a real Slurm 22.05
 # (../shared/tools/slurm-sandbox.sh), captures its sacct/sreport output, stops the daemons, and
 # the tests compare Tally's figures with that live sreport.
 set -euo pipefail
@@ -8,16 +11,39 @@ scripts/ensure-deps.sh
 
 sandbox_pid=""
 sandbox=../shared/tools/slurm-sandbox.sh
+postgres_started=""
+
+# Never leave daemons behind, whatever happens below.
+cleanup() {
+    if [ -n "$postgres_started" ]; then
+        scripts/postgres.sh stop || true
+        rm -rf "$TALLY_PG_DIR"
+    fi
+    if [ "${TALLY_SLURM_SANDBOX:-0}" = 1 ]; then
+        bash "$sandbox" stop >/dev/null 2>&1 || true
+        rm -rf "${SLURM_SANDBOX_STATE:-}"
+    fi
+}
+trap cleanup EXIT
+
 if [ "${TALLY_SLURM_SANDBOX:-0}" = 1 ]; then
     [ -f "$sandbox" ] || { echo "TALLY_SLURM_SANDBOX=1 but $sandbox is missing" >&2; exit 1; }
     live=$(mktemp -d "${TMPDIR:-/tmp}/tally-live-slurm.XXXXXX")
     # A fresh cluster every run (the sandbox runs its workload once per state directory).
     export SLURM_SANDBOX_STATE=$live.state
-    # Never leave daemons behind, whatever happens below.
-    trap 'bash "$sandbox" stop >/dev/null 2>&1 || true; rm -rf "$SLURM_SANDBOX_STATE"' EXIT
     echo "starting a real Slurm in the background (log: $live.log)" >&2
     bash "$sandbox" run "$live" >"$live.log" 2>&1 &
     sandbox_pid=$!
+fi
+
+if [ -z "${TALLY_TEST_POSTGRES:-}" ]; then
+    export TALLY_PG_DIR
+    TALLY_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tally-pg.XXXXXX")
+    export TALLY_PG_PORT=${TALLY_PG_PORT:-$((50000 + RANDOM % 10000))}
+    postgres_started=1
+    TALLY_TEST_POSTGRES=$(scripts/postgres.sh start)
+    export TALLY_TEST_POSTGRES
+    echo "PostgreSQL for the store suite: $TALLY_TEST_POSTGRES" >&2
 fi
 
 swift build --build-tests

@@ -5,7 +5,7 @@ import TallyStore
 
 /// A store with its configuration applied, and what applying it took.
 public struct ConfiguredStore: Sendable {
-    public var store: SQLiteStore
+    public var store: any UsageStore
     public var configuration: TallyConfiguration
     /// Set when the configuration differed from the one the summaries were built with.
     public var rebuilt: RebuildStats?
@@ -14,7 +14,7 @@ public struct ConfiguredStore: Sendable {
     /// Opens the database and applies the configuration: `--config`, else `$TALLY_CONFIG`, else
     /// the one recorded in the database by the last command that was given one.
     public static func open(_ database: String?, config: String?, mustExist: Bool = false) async throws -> ConfiguredStore {
-        let store = try StoreLocation.open(database, mustExist: mustExist)
+        let store = try await StoreLocation.open(database, mustExist: mustExist)
         if let path = ConfigLoader.resolvePath(config) {
             let loaded = try ConfigLoader.load(path: path)
             let rebuilt = try await store.apply(loaded.configuration, text: loaded.text)

@@ -4,7 +4,7 @@ import TallyStore
 /// What a configuration leaves uncovered in a database: GPU models without a class, and
 /// cluster/partition combinations no benchmark or charge rate matches (at any date).
 public enum CoverageCheck {
-    public static func lines(_ configuration: TallyConfiguration, store: SQLiteStore) async throws -> [String] {
+    public static func lines(_ configuration: TallyConfiguration, store: any UsageStore) async throws -> [String] {
         var lines: [String] = []
         var unclassified: [String: Int64] = [:]
         var unbenchmarked: [String: Int64] = [:]

@@ -13,13 +13,13 @@ public enum StoreLocation {
 
     /// Opens the store; `mustExist` (for commands that only read) refuses to create an empty
     /// database for a mistyped path.
-    public static func open(_ explicit: String?, mustExist: Bool = false) throws -> SQLiteStore {
+    public static func open(_ explicit: String?, mustExist: Bool = false) async throws -> any UsageStore {
         let path = resolve(explicit)
         if mustExist, !path.contains("://"), !FileManager.default.fileExists(atPath: path) {
             throw StoreError.cannotOpen(path: path, reason: "no such database (tally ingest creates it)")
         }
-        if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
-            throw StoreError.cannotOpen(path: "postgres://…", reason: "the PostgreSQL store is not built yet (issue 5)")
+        if PostgresLocation.isPostgres(path) {
+            return try await PostgresStore(url: path)
         }
         return try SQLiteStore(path: path)
     }

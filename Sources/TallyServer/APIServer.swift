@@ -11,7 +11,7 @@ import TallyStore
 
 /// `tally serve`: records in, records and summaries out, over HTTP with scoped bearer tokens.
 public struct APIServer: Sendable {
-    public let store: SQLiteStore
+    public let store: any UsageStore
     public let host: String
     public let port: Int
     /// Larger `POST` bodies are refused with 413.
@@ -22,7 +22,7 @@ public struct APIServer: Sendable {
     public var tls: (certificate: String, key: String)?
     public let logger: Logger
 
-    public init(store: SQLiteStore, host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 64 << 20,
+    public init(store: any UsageStore, host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 64 << 20,
                 registry: PrometheusCollectorRegistry? = nil, logger: Logger = Logger(label: "tally.serve")) {
         self.store = store; self.host = host; self.port = port; self.maxBodyBytes = maxBodyBytes
         self.registry = registry; self.logger = logger

@@ -49,7 +49,7 @@ public struct TallyRequestContext: RequestContext {
 /// Bearer-token authentication: 401 without a valid token. Scope checks are per route (403).
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = TallyRequestContext
-    let store: SQLiteStore
+    let store: any UsageStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {

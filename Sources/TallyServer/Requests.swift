@@ -124,7 +124,7 @@ struct RecordBatch {
 /// Validates and stores a batch: per-record errors with their index, the good records kept,
 /// a record of another site than the token's refuses the whole batch (403).
 struct RecordIntake {
-    let store: SQLiteStore
+    let store: any UsageStore
 
     struct Outcome: Encodable {
         struct Failure: Encodable { var index: Int; var reason: String }

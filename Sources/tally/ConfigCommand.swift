@@ -47,7 +47,7 @@ struct Config: AsyncParsableCommand {
                   + "\(parsed.chargeRates.count) charge rate, \(parsed.aliases.count) alias, \(parsed.users.count) user, "
                   + "\(parsed.resources.count) resource rules; fingerprint \(parsed.fingerprintText)")
             if db != nil {
-                let store = try StoreLocation.open(db, mustExist: true)
+                let store = try await StoreLocation.open(db, mustExist: true)
                 for line in try await CoverageCheck.lines(parsed, store: store) { print(line) }
             }
         }

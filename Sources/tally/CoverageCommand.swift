@@ -22,7 +22,7 @@ struct Coverage: AsyncParsableCommand {
     var gaps = 5
 
     func run() async throws {
-        let store = try StoreLocation.open(database.db, mustExist: true)
+        let store = try await StoreLocation.open(database.db, mustExist: true)
         let calendar = PeriodCalendar(timeZone: TimeZone(identifier: "UTC")!)
         func day(_ number: Int64) -> String { calendar.format(UTCDay.start(number)) }
         var table = Table(columns: ["site", "cluster", "first_day", "last_day", "days_with_data", "gap_days", "gaps"],

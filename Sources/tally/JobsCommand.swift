@@ -116,7 +116,7 @@ struct Status: AsyncParsableCommand {
     @OptionGroup var zone: TimeZoneOption
 
     func run() async throws {
-        let store = try StoreLocation.open(database.db, mustExist: true)
+        let store = try await StoreLocation.open(database.db, mustExist: true)
         let status = try await store.status()
         let calendar = PeriodCalendar(timeZone: try zone.resolve())
         print(StatusText.render(status, path: StoreLocation.resolve(database.db), calendar: calendar), terminator: "")

@@ -83,7 +83,7 @@ struct Token: AsyncParsableCommand {
             if scopes.contains("write"), !scopes.contains("admin"), sites.isEmpty {
                 throw ValidationError("a write token needs --site: the sites whose records it may write")
             }
-            let store = try StoreLocation.open(database.db)
+            let store = try await StoreLocation.open(database.db)
             let secret = TokenSecret.generate()
             _ = try await store.createToken(name: name, hash: TokenSecret.hash(secret), scopes: scopes, sites: sites)
             print(secret)
@@ -97,7 +97,7 @@ struct Token: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let store = try StoreLocation.open(database.db, mustExist: true)
+            let store = try await StoreLocation.open(database.db, mustExist: true)
             var table = Table(columns: ["id", "name", "scopes", "sites", "created"])
             let calendar = PeriodCalendar(timeZone: TimeZone(identifier: "UTC")!)
             for token in try await store.tokens() {

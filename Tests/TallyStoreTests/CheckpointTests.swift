@@ -21,8 +21,8 @@ import TallyCollectors
         return results
     }
 
-    @Test func appendRotateAndTruncateNeverDoubleCountOrLose() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func appendRotateAndTruncateNeverDoubleCountOrLose(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let directory = temporary.directory.appendingPathComponent("spool")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let first = directory.appendingPathComponent("a.txt"), second = directory.appendingPathComponent("b.txt")
@@ -68,8 +68,8 @@ import TallyCollectors
         #expect(report.total.coreSeconds == 9 * 2 * 3600)
     }
 
-    @Test func compressedFilesAreSkippedOrReadAgainWhole() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func compressedFilesAreSkippedOrReadAgainWhole(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let directory = temporary.directory.appendingPathComponent("gz")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("sacct.txt.gz")
@@ -85,8 +85,8 @@ import TallyCollectors
 }
 
 @Suite struct CoverageTests {
-    @Test func daysWithoutDataAreGaps() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func daysWithoutDataAreGaps(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let header = "JobID|User|Cluster|Start|End|ElapsedRaw|AllocTRES|State"
         let lines = [
             "1|a|c1|2024-03-01T10:00:00|2024-03-01T11:00:00|3600|cpu=1|COMPLETED",

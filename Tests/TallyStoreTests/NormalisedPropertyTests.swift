@@ -72,8 +72,8 @@ import TallyConfig
         return result.filter { $0.value != [0, 0, 0, 0] }
     }
 
-    @Test func normalisedReportsEqualRecordByRecordArithmetic() async throws {
-        let dataset = try await ReportPropertyTests.makeDataset()
+    @Test(arguments: Backend.all) func normalisedReportsEqualRecordByRecordArithmetic(backend: Backend) async throws {
+        let dataset = try await ReportPropertyTests.makeDataset(backend)
         let store = dataset.temporary.store
         #expect(try await store.apply(try ConfigLoader.parse(Self.config).configuration, text: Self.config) != nil)
         let cases: [(zone: String, period: PeriodKind, from: String?, to: String?, filter: String?)] = [

@@ -17,12 +17,12 @@ import TallyConfig
         "\(id)|\(id)|\(user)|\(group)|\(account)|\(partition)|\(cluster)|\(nodes)|2024-06-30T00:00:00|\(start)|\(end)|\(elapsed)|\(tres)|COMPLETED"
     }
 
-    static func apply(_ text: String, to store: SQLiteStore) async throws -> RebuildStats? {
+    static func apply(_ text: String, to store: any UsageStore) async throws -> RebuildStats? {
         try await store.apply(try ConfigLoader.parse(text).configuration, text: text)
     }
 
-    @Test func aliasMergesGroupsInReportsWhileRecordsKeepTheirNames() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func aliasMergesGroupsInReportsWhileRecordsKeepTheirNames(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let file = try temporary.write("jobs.txt", [
             Self.header,
             Self.line(1, group: "chem", start: "2024-07-02T10:00:00", end: "2024-07-02T11:00:00", elapsed: 3600),
@@ -53,8 +53,8 @@ import TallyConfig
         #expect(try await temporary.store.report(query).rows.map(\.keys) == [["chem"], ["chem_old"]])
     }
 
-    @Test func benchmarkChangeIsSplitAtItsInstantInEveryReportPath() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func benchmarkChangeIsSplitAtItsInstantInEveryReportPath(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         // 4 cores from 10:00 to 14:00 UTC; the new score applies from 12:00.
         let file = try temporary.write("jobs.txt", [
             Self.header,
@@ -83,8 +83,8 @@ import TallyConfig
         #expect(day.table(unit: .hours).columns.contains("hs23_hours"))
     }
 
-    @Test func gpuPartitionJobChargesFortyTwoServiceUnits() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func gpuPartitionJobChargesFortyTwoServiceUnits(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let file = try temporary.write("jobs.txt", [
             Self.header,
             Self.line(1, partition: "gpu", cluster: "rivanna", nodes: "udc-an[07-08]", start: "2024-07-02T09:00:00", end: "2024-07-02T12:00:00",
@@ -119,10 +119,10 @@ import TallyConfig
 }
 
 @Suite struct ConfigurationConsistencyTests {
-    @Test func aWriterWithAStaleConfigurationRefusesToWrite() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func aWriterWithAStaleConfigurationRefusesToWrite(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         // A second process (another store on the same file) applies another configuration.
-        let other = try SQLiteStore(path: temporary.path)
+        let other = try await temporary.openAgain()
         _ = try await NormalisedReportTests.apply("[[charge_rate]]\ncore_hour = 1\n", to: other)
         let file = try temporary.write("jobs.txt", [
             NormalisedReportTests.header,

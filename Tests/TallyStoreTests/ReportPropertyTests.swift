@@ -37,8 +37,8 @@ import TallyCollectors
         let records: [UsageRecord]
     }
 
-    static func makeDataset() async throws -> Dataset {
-        let temporary = try TemporaryStore()
+    static func makeDataset(_ backend: Backend) async throws -> Dataset {
+        let temporary = try await TemporaryStore(backend)
         var generator = SacctGenerator(seed: 7, start: utc("2024-01-01"), days: 60, users: 12, accounts: 4, expectedJobs: 1500)
         var bytes = Array((generator.header + "\n").utf8)
         for _ in 0..<1500 { generator.appendJob(to: &bytes) }
@@ -100,8 +100,8 @@ import TallyCollectors
         return result
     }
 
-    @Test func hybridReportsEqualBruteForce() async throws {
-        let dataset = try await Self.makeDataset()
+    @Test(arguments: Backend.all) func hybridReportsEqualBruteForce(backend: Backend) async throws {
+        let dataset = try await Self.makeDataset(backend)
         #expect(dataset.records.count > 1400)
         for testCase in Self.cases {
             let zone = TimeZone(identifier: testCase.zone)!

@@ -36,8 +36,8 @@ import TallyApp
                                                   times: series.snapshots.map(\.takenAt))
     }
 
-    @Test func deploymentSeenInFourSnapshotsCountsOnceWithItsExactDuration() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func deploymentSeenInFourSnapshotsCountsOnceWithItsExactDuration(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let directory = temporary.directory.appendingPathComponent("snapshots")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let snapshots = [
@@ -78,9 +78,9 @@ import TallyApp
         #expect(report.total.coreSeconds == 2 * a.wallSeconds + b.wallSeconds)
 
         // Re-reading the same snapshots changes nothing.
-        let before = try temporary.digest()
+        let before = try await temporary.digest()
         try await ingest(temporary, directory, platform: .kubernetes)
-        #expect(try temporary.digest() == before)
+        #expect(try await temporary.digest() == before)
 
         let coverage = try await temporary.store.snapshotCoverage()
         #expect(coverage.count == 1)
@@ -89,8 +89,8 @@ import TallyApp
         #expect(coverage[0].gaps.map(\.to) == [utc("2024-05-03T00:00:00")])
     }
 
-    @Test func nomadAllocationsAndAi4Snapshots() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func nomadAllocationsAndAi4Snapshots(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let directory = temporary.directory.appendingPathComponent("nomad")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let allocations = """

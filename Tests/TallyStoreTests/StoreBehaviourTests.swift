@@ -13,28 +13,28 @@ import TallyCollectors
         "\(id)|\(id)|\(user)|\(account)|cpu|c1|2024-01-01T00:00:00|\(start)|\(end)|\(elapsed)|\(cpu)|cpu=\(cores),mem=1G,node=1|\(state)"
     }
 
-    @Test func ingestingTheSameFileTwiceChangesNothing() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func ingestingTheSameFileTwiceChangesNothing(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")
         let first = try await temporary.ingest(path)
-        let before = try temporary.digest()
+        let before = try await temporary.digest()
         let second = try await temporary.ingest(path, batchSize: 5)
         #expect(first.totals.inserted == 28)
         #expect(second.totals.inserted == 0)
         #expect(second.totals.updated == 0)
         #expect(second.totals.unchanged == 28)
-        #expect(try temporary.digest() == before)
+        #expect(try await temporary.digest() == before)
         // The same jobs from another capture of the same cluster (without the requeued run) add nothing.
         let other = try await temporary.ingest(Fixtures.path("slurm-sandbox/sacct-fields.txt"))
         #expect(other.totals.inserted == 0)
-        #expect(try temporary.digest() == before)
+        #expect(try await temporary.digest() == before)
         let status = try await temporary.store.status()
         #expect(status.records == 28)
         #expect(status.sources.count == 2)
     }
 
-    @Test func runningJobIsReplacedByItsFinalLine() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func runningJobIsReplacedByItsFinalLine(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let running = try temporary.write("running.txt", Self.header + "\n"
             + Self.line(7, start: "2024-03-01T10:00:00", end: "Unknown", elapsed: 1800, state: "RUNNING", cores: 4) + "\n")
         let done = try temporary.write("done.txt", Self.header + "\n"
@@ -55,13 +55,13 @@ import TallyCollectors
         #expect(try await temporary.store.report(query).rows == final.rows)
 
         // The database equals one that only ever saw the final line.
-        let fresh = try TemporaryStore()
+        let fresh = try await TemporaryStore(backend)
         try await fresh.ingest(try fresh.write("done.txt", try String(contentsOfFile: done, encoding: .utf8)))
         #expect(try await fresh.store.report(query).rows == final.rows)
     }
 
-    @Test func jobAcrossAMonthBoundaryIsSplitToTheSecond() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func jobAcrossAMonthBoundaryIsSplitToTheSecond(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let path = try temporary.write("split.txt", Self.header + "\n"
             + Self.line(1, start: "2024-01-31T23:00:00", end: "2024-02-01T01:00:00", elapsed: 7200, cpu: "01:00:00") + "\n")
         try await temporary.ingest(path)
@@ -78,8 +78,8 @@ import TallyCollectors
         #expect(berlin.total.wallSeconds == 7200)
     }
 
-    @Test func rejectedLinesAreStoredAndCounted() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func rejectedLinesAreStoredAndCounted(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let path = try temporary.write("bad.txt", Self.header + "\n"
             + Self.line(1, start: "2024-03-01T10:00:00", end: "2024-03-01T11:00:00", elapsed: 3600) + "\n"
             + "2|2|bob\n"
@@ -97,8 +97,8 @@ import TallyCollectors
         #expect(report.basis.records == 2)
     }
 
-    @Test func filtersAndRoundTrip() async throws {
-        let temporary = try TemporaryStore()
+    @Test(arguments: Backend.all) func filtersAndRoundTrip(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
         let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")
         try await temporary.ingest(path)
         let chem = try await temporary.store.report(ReportQuery(period: .total, groupBy: [.user],
@@ -126,9 +126,9 @@ import TallyCollectors
 }
 
 @Suite struct FormatRoundTripTests {
-    @Test func everySourceFormatReadsBackAsItself() async throws {
+    @Test(arguments: Backend.all) func everySourceFormatReadsBackAsItself(backend: Backend) async throws {
         #expect(Set(SourceFormat.allCases.map(\.code)).count == SourceFormat.allCases.count)
-        let temporary = try TemporaryStore()
+        let temporary = try await TemporaryStore(backend)
         let run = try await temporary.store.beginIngest(format: .slurm, path: "roundtrip")
         var batch = CollectedBatch()
         for (index, format) in SourceFormat.allCases.enumerated() {

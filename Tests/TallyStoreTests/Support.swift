@@ -1,24 +1,106 @@
 import Foundation
 @_exported import TallyTestSupport
 import GRDB
+import Logging
+import PostgresNIO
+import Testing
 import TallyApp
 import TallyCollectors
 import TallyCore
 import TallyStore
 
-/// A fresh SQLite file in a temporary directory, removed with the directory.
-final class TemporaryStore {
-    let directory: URL
-    let store: SQLiteStore
-    var path: String { directory.appendingPathComponent("tally.db").path }
+/// The store backends the shared suite runs against. PostgreSQL needs a server:
+/// `scripts/test.sh` starts one (scripts/postgres.sh) and names it in `TALLY_TEST_POSTGRES`;
+/// under CI a missing server fails the PostgreSQL cases instead of skipping them.
+enum Backend: String, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
 
+    var testDescription: String { rawValue }
+
+    static var all: [Backend] {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["TALLY_TEST_POSTGRES"] != nil || environment["CI"] != nil ? [.sqlite, .postgres] : [.sqlite]
+    }
+
+    static var postgresServer: String? { ProcessInfo.processInfo.environment["TALLY_TEST_POSTGRES"] }
+}
+
+struct MissingPostgres: Error, CustomStringConvertible {
+    var description: String { "TALLY_TEST_POSTGRES is not set: run the tests with scripts/test.sh, which starts PostgreSQL" }
+}
+
+/// A fresh, empty store: a SQLite file in a temporary directory, or a new PostgreSQL database on
+/// the test server.
+final class TemporaryStore: @unchecked Sendable {
+    let backend: Backend
+    let directory: URL
+    let store: any UsageStore
+    /// What `--db` takes: the file's path or the database's URL.
+    let path: String
+
+    /// A SQLite store.
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: directory.appendingPathComponent("tally.db").path)
+        backend = .sqlite
+        directory = Self.makeDirectory()
+        path = directory.appendingPathComponent("tally.db").path
+        store = try SQLiteStore(path: path)
+    }
+
+    init(_ backend: Backend) async throws {
+        self.backend = backend
+        directory = Self.makeDirectory()
+        switch backend {
+        case .sqlite:
+            path = directory.appendingPathComponent("tally.db").path
+            store = try SQLiteStore(path: path)
+        case .postgres:
+            path = try await Self.createDatabase()
+            store = try await PostgresStore(url: path)
+        }
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
+
+    private static func makeDirectory() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-test-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// A new database on the test server (the server's data directory is thrown away after the run).
+    private static func createDatabase() async throws -> String {
+        guard let server = Backend.postgresServer, var components = URLComponents(string: server) else {
+            throw MissingPostgres()
+        }
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try await withPostgres(server) { client, logger in
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        }
+        components.path = "/" + name
+        return components.string!
+    }
+
+    /// Runs `body` with a client of the database at `url`.
+    static func withPostgres(_ url: String, _ body: (PostgresClient, Logger) async throws -> Void) async throws {
+        let location = try PostgresLocation(url: url)
+        var logger = Logger(label: "tally.test")
+        logger.logLevel = .error
+        let client = PostgresClient(configuration: location.configuration, backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await body(client, logger)
+        }
+    }
+
+    /// A second store on the same database, as another process would open it.
+    func openAgain() async throws -> any UsageStore {
+        switch backend {
+        case .sqlite: try SQLiteStore(path: path)
+        case .postgres: try await PostgresStore(url: path)
+        }
+    }
 
     func write(_ name: String, _ text: String) throws -> String {
         let url = directory.appendingPathComponent(name)
@@ -33,19 +115,39 @@ final class TemporaryStore {
         return try await pipeline.ingest(path: path, collector: SacctCollector(file: path, options: options))
     }
 
+    static let digestTables = [
+        ("job", "id"), ("rollup_day", "day, site, cluster, account, grp, usr, partition, qos, state, gpu_model"),
+        ("dim", "id"), ("meta", "key"), ("rejected_line", "id"),
+    ]
+
     /// Every row of every data table, in a stable order: equal digests, equal databases.
-    func digest() throws -> String {
-        let queue = try DatabaseQueue(path: path)
-        return try queue.read { db in
-            var out = ""
-            for (table, order) in [("job", "id"), ("rollup_day", "day, site, cluster, account, grp, usr, partition, qos, state, gpu_model"),
-                                   ("dim", "id"), ("meta", "key"), ("rejected_line", "id")] {
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") {
-                    out += table + ":" + row.description + "\n"
+    func digest() async throws -> String {
+        var out = ""
+        switch backend {
+        case .sqlite:
+            let queue = try DatabaseQueue(path: path)
+            out = try await queue.read { db in
+                var text = ""
+                for (table, order) in Self.digestTables {
+                    for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") {
+                        text += table + ":" + row.description + "\n"
+                    }
+                }
+                return text
+            }
+        case .postgres:
+            try await Self.withPostgres(path) { client, logger in
+                for (table, order) in Self.digestTables {
+                    // The write generation counts writes, not content.
+                    let filter = table == "meta" ? " WHERE key <> 'generation'" : ""
+                    let rows = try await client.query(PostgresQuery(unsafeSQL: """
+                        SELECT row_to_json(t)::text FROM \(table) t\(filter) ORDER BY \(order)
+                        """), logger: logger)
+                    for try await text in rows.decode(String.self) { out += table + ":" + text + "\n" }
                 }
             }
-            return out
         }
+        return out
     }
 }
 

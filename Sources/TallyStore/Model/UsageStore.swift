@@ -1,7 +1,10 @@
 import TallyCore
 
-/// A place usage records live: the seam between ingest, reports and (later) the server.
-public protocol UsageStore: Sendable {
+/// A place usage records live: the seam between ingest, reports and the server. SQLite (embedded)
+/// and PostgreSQL (central) implement it, and one test suite runs against both.
+public protocol UsageStore: Actor {
+    /// Where the store is, for messages (never a password).
+    nonisolated var location: String { get }
     /// Registers one pass over one input and returns its handle.
     func beginIngest(format: SourceFormat, path: String) async throws -> IngestRun
     /// Upserts a batch's records, keeps its rejected lines, and updates rollups, atomically.
@@ -14,6 +17,48 @@ public protocol UsageStore: Sendable {
     /// The checkpoint of an input file, if it was read before.
     func checkpoint(format: String, path: String) async throws -> Checkpoint?
     func saveCheckpoint(_ checkpoint: Checkpoint) async throws
+
+    // Records
+    /// One page of records with their row ids (the cursor of the next page is the last id).
+    func jobPage(_ query: JobQuery) async throws -> [(record: UsageRecord, id: Int64)]
+    /// Streams matching records without holding them all.
+    func forEachJob(_ query: JobQuery, _ body: @escaping @Sendable (UsageRecord) throws -> Void) async throws
+    /// Changes whenever summaries may have changed, whoever wrote (for caches of answers).
+    func summaryGeneration() async throws -> String
+
+    // Configuration
+    func appliedConfiguration() async throws -> AppliedConfiguration?
+    /// The configuration in use (with the database's user directory merged in).
+    func currentConfiguration() -> TallyConfiguration
+    /// Uses `configuration` from now on, rebuilding summaries when its fingerprint differs from
+    /// the one they were built with.
+    @discardableResult
+    func apply(_ configuration: TallyConfiguration, text: String?) async throws -> RebuildStats?
+    @discardableResult
+    func rebuild(text: String?) async throws -> RebuildStats
+    func userDirectory() async throws -> [UserEntry]
+    func importUsers(_ entries: [UserEntry], source: String, configuration base: TallyConfiguration,
+                     text: String?) async throws -> RebuildStats?
+    func recordedSubjects() async throws -> [(subject: RuleSubject, coreSeconds: Int64, gpuSeconds: Int64)]
+
+    // Coverage
+    func coverage() async throws -> [ClusterCoverage]
+    func recordSnapshots(site: String, cluster: String, format: SourceFormat, times: [Int64]) async throws
+    func snapshotCoverage(interval: Int64?, gcThreshold: Int64?) async throws -> [SnapshotCoverage]
+
+    // API tokens
+    func createToken(name: String, hash: String, scopes: [String], sites: [String]) async throws -> StoredToken
+    func token(hash: String) async throws -> StoredToken?
+    func tokens() async throws -> [StoredToken]
+}
+
+extension UsageStore {
+    public func snapshotCoverage() async throws -> [SnapshotCoverage] {
+        try await snapshotCoverage(interval: nil, gcThreshold: nil)
+    }
+
+    @discardableResult
+    public func rebuild() async throws -> RebuildStats { try await rebuild(text: nil) }
 }
 
 public struct IngestRun: Sendable, Hashable {
@@ -91,6 +136,7 @@ public struct StoreStatus: Sendable, Hashable {
     }
 
     public var records: Int64
+    /// Most common first, ties by name.
     public var recordsByState: [(state: String, count: Int64)]
     public var sources: [Source]
     /// Earliest start and latest end of any usage held.

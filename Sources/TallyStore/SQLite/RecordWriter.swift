@@ -64,7 +64,7 @@ struct RecordWriter {
     }
 
     private mutating func upsert(_ record: UsageRecord, _ outcome: inout BatchOutcome) throws {
-        let ids = try dimensions.ids(for: record, db)
+        let ids = try dimensions.ids(for: record, .inserting(db))
         let fingerprint = Self.fingerprint(record)
         let facts = record.usage
         try bind(insert, record: record, ids: ids, fingerprint: fingerprint, facts: facts)
@@ -92,7 +92,8 @@ struct RecordWriter {
     // MARK: Rollups
 
     private mutating func addRollups(_ facts: UsageFacts, _ ids: DimensionIDs, host: String, sign: Int64) throws {
-        try rollups.add(facts, recorded: ids, host: host, sign: sign, plans: &plans, dictionary: &dimensions, db: db)
+        try rollups.add(facts, recorded: ids, host: host, sign: sign, plans: &plans, dictionary: &dimensions,
+                        source: .inserting(db))
         if sign > 0, let span = facts.touchSpan {
             minT0 = min(minT0, span.lowerBound)
             maxT1 = max(maxT1, span.upperBound)

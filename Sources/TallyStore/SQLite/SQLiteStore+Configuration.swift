@@ -117,21 +117,21 @@ extension SQLiteStore {
         var builder = RollupBuilder()
         var count: Int64 = 0
         let statement = try db.makeStatement(sql: """
-            SELECT site, cluster, account, grp, usr, partition, qos, state, gpu_model,
-                   start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, eligible\(plans.needsHosts ? ", node_list" : "")
+            SELECT \(StoredQueries.factsColumns)\(plans.needsHosts ? ", node_list" : "")
             FROM job NOT INDEXED WHERE t0 IS NOT NULL
             """)
         let states = StateCache(dictionary)
         var openDay = Int64.min
         try db.forEachRow(statement) { handle in
-            let (facts, ids) = JobReader.facts(handle, states: states)
-            let host = plans.needsHosts && sqlite3_column_type(handle, 18) != SQLITE_NULL
-                ? HostList.first(String(cString: sqlite3_column_text(handle, 18))) : ""
+            let row = SQLiteRow(handle: handle)
+            let (facts, ids) = try StoredQueries.facts(row, states: states)
+            let host = plans.needsHosts ? HostList.first(row.optionalText(StoredQueries.factsColumnCount) ?? "") : ""
             if let first = facts.touchSpan?.lowerBound, UTCDay.of(first) > openDay {
                 openDay = UTCDay.of(first)
                 try builder.flushCompleted(before: openDay - 2, db)
             }
-            try builder.add(facts, recorded: ids, host: host, sign: 1, plans: &plans, dictionary: &dictionary, db: db)
+            try builder.add(facts, recorded: ids, host: host, sign: 1, plans: &plans, dictionary: &dictionary,
+                            source: .inserting(db))
             count += 1
         }
         try builder.flush(db)
@@ -163,21 +163,6 @@ extension SQLiteStore {
             }
         }
         return try await apply(base, text: text)
-    }
-}
-
-/// Job states by dimension id, looked up once each.
-final class StateCache {
-    private let dictionary: DimensionDictionary
-    private var states: [Int64: JobState] = [:]
-
-    init(_ dictionary: DimensionDictionary) { self.dictionary = dictionary }
-
-    func state(_ id: Int64) -> JobState {
-        if let known = states[id] { return known }
-        let state = JobState(rawValue: dictionary.value(id)) ?? .unknown
-        states[id] = state
-        return state
     }
 }
 

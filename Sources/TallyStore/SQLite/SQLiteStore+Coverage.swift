@@ -5,32 +5,18 @@ import TallyCore
 extension SQLiteStore {
     /// Days with data per site and cluster, from the daily rollups (no raw scan).
     public func coverage() async throws -> [ClusterCoverage] {
+        try await refreshDimensions()
         let dictionary = dimensions
         return try await queue.read { db in
             let statement = try db.makeStatement(sql: """
                 SELECT DISTINCT site, cluster, day FROM rollup_day ORDER BY site, cluster, day
                 """)
-            var result: [ClusterCoverage] = []
-            var current: ClusterCoverage?
-            var previousDay: Int64 = 0
+            var builder = ClusterCoverage.Builder()
             try db.forEachRow(statement) { handle in
-                let site = sqlite3_column_int64(handle, 0), cluster = sqlite3_column_int64(handle, 1)
-                let day = sqlite3_column_int64(handle, 2)
-                let siteName = dictionary.value(site), clusterName = dictionary.value(cluster)
-                if var open = current, open.site == siteName, open.cluster == clusterName {
-                    if day > previousDay + 1 { open.gaps.append((previousDay + 1)...(day - 1)) }
-                    open.lastDay = day
-                    open.daysWithData += 1
-                    current = open
-                } else {
-                    if let open = current { result.append(open) }
-                    current = ClusterCoverage(site: siteName, cluster: clusterName, firstDay: day, lastDay: day,
-                                              daysWithData: 1, gaps: [])
-                }
-                previousDay = day
+                let row = SQLiteRow(handle: handle)
+                builder.add(site: dictionary.value(row.int(0)), cluster: dictionary.value(row.int(1)), day: row.int(2))
             }
-            if let open = current { result.append(open) }
-            return result
+            return builder.finish()
         }
     }
 
@@ -45,21 +31,11 @@ extension SQLiteStore {
         }
     }
 
-    /// Snapshot counts and gaps per snapshot source. Nomad's default `job_gc_threshold` (4 h)
-    /// applies unless `gcThreshold` says otherwise; Kubernetes has none by default.
     public func snapshotCoverage(interval: Int64? = nil, gcThreshold: Int64? = nil) async throws -> [SnapshotCoverage] {
-        try await queue.read { db in
-            var series: [String: (site: String, cluster: String, format: String, times: [Int64])] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT site, cluster, format, taken_at FROM snapshot_time ORDER BY 1, 2, 3, 4") {
-                let key = "\(row[0] as String)\u{0}\(row[1] as String)\u{0}\(row[2] as String)"
-                series[key, default: (row[0], row[1], row[2], [])].times.append(row[3])
-            }
-            return series.values.sorted { ($0.site, $0.cluster, $0.format) < ($1.site, $1.cluster, $1.format) }.map { entry in
-                let threshold = gcThreshold ?? (entry.format == SourceFormat.nomad.rawValue ? 4 * 3600 : nil)
-                return SnapshotCoverage(site: entry.site, cluster: entry.cluster, format: entry.format,
-                                        snapshots: entry.times.count, first: entry.times.first!, last: entry.times.last!,
-                                        gaps: SnapshotGaps.find(entry.times, interval: interval, gcThreshold: threshold))
-            }
+        let rows = try await queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT site, cluster, format, taken_at FROM snapshot_time ORDER BY 1, 2, 3, 4")
+                .map { (site: $0[0] as String, cluster: $0[1] as String, format: $0[2] as String, time: $0[3] as Int64) }
         }
+        return SnapshotCoverage.build(rows, interval: interval, gcThreshold: gcThreshold)
     }
 }

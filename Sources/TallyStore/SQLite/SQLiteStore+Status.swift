@@ -3,11 +3,13 @@ import TallyCore
 
 extension SQLiteStore {
     public func status() async throws -> StoreStatus {
+        try await refreshDimensions()
         let dictionary = dimensions
         return try await queue.read { db in
             let records = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM job") ?? 0
             let byState = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM job GROUP BY state ORDER BY 2 DESC")
                 .map { (state: dictionary.value($0[0]), count: $0[1] as Int64) }
+                .sorted { ($1.count, $0.state) < ($0.count, $1.state) }
             let sources = try Row.fetchAll(db, sql: """
                 SELECT s.format, s.path, s.first_seen, s.last_seen, COUNT(r.id),
                        COALESCE(SUM(r.lines_read), 0), COALESCE(SUM(r.records), 0), COALESCE(SUM(r.inserted), 0),

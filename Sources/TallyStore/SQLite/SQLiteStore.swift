@@ -9,6 +9,7 @@ import TallyCore
 /// the file (it is reloaded whenever a write fails and its transaction rolls back).
 public actor SQLiteStore: UsageStore {
     public nonisolated let path: String
+    public nonisolated var location: String { path }
     let queue: DatabaseQueue
     var dimensions = DimensionDictionary()
     /// The configuration summaries are built with (directory entries from the database merged in).
@@ -60,6 +61,17 @@ public actor SQLiteStore: UsageStore {
         return "\(summaryWrites).\(dataVersion).\(configuration.fingerprintText)"
     }
 
+    /// Learns names other processes stored since this one last looked (a cron `tally ingest`
+    /// beside `tally serve`): their ids appear in rows this process reads.
+    func refreshDimensions() async throws {
+        let known = dimensions.maxStoredID
+        let added = try await queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, kind, value FROM dim WHERE id > ?", arguments: [known])
+                .map { (id: $0[0] as Int64, kind: $0[1] as Int64, value: $0[2] as String) }
+        }
+        for row in added { dimensions.add(id: row.id, kind: row.kind, value: row.value) }
+    }
+
     /// Reloads what a rolled-back transaction may have left stale in memory.
     func reloadDimensions() async throws {
         dimensions = try await queue.read { db in
@@ -98,6 +110,7 @@ public actor SQLiteStore: UsageStore {
     }
 
     public func write(_ batch: CollectedBatch, in run: IngestRun) async throws -> BatchOutcome {
+        try await refreshDimensions()
         let dictionary = dimensions
         let cache = plans
         do {
@@ -121,12 +134,16 @@ public actor SQLiteStore: UsageStore {
 public enum StoreError: Error, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case corrupt(String)
+    case writeFailed(reason: String)
+    case queryFailed(reason: String)
     case configurationChanged(applied: String, inUse: String)
 
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason): "cannot open database \(path): \(reason)"
         case let .corrupt(what): "database inconsistency: \(what)"
+        case let .writeFailed(reason): "nothing was written: \(reason)"
+        case let .queryFailed(reason): "query failed: \(reason)"
         case let .configurationChanged(applied, inUse):
             "another process applied configuration \(applied) since this one started with \(inUse): "
                 + "nothing was written; run again (with the same --config everywhere)"

@@ -1,4 +1,3 @@
-import GRDB
 import TallyCore
 
 /// The dimension ids of one record or rollup row, in `DimensionColumn.all` order: the nine a
@@ -70,6 +69,15 @@ struct DimensionIDs: Hashable, Sendable {
         hasher.combine(mixed)
     }
 
+    /// Provisional (negative) ids replaced by the ids the database gave their names.
+    func remapped(_ stored: [Int64: Int64]) -> DimensionIDs {
+        var result = self
+        for index in 0..<Self.count where result[index] < 0 {
+            if let real = stored[result[index]] { result[index] = real }
+        }
+        return result
+    }
+
     /// All keys a report can group by.
     static let count = 13
     /// The keys of a rollup row: job size and wall bucket multiply rows (nearly one per job),
@@ -88,33 +96,60 @@ struct DimensionDictionary: Sendable {
     private var lastValues = [String](repeating: "", count: DimensionIDs.recordedCount)
     private var lastIDs = DimensionIDs()
 
-    /// Loads every known value (dimensions are small: users, accounts, partitions…).
-    mutating func load(_ db: Database) throws {
+    /// Forgets everything (before loading the stored values again).
+    mutating func reset() {
         ids.removeAll()
         values = [0: ""]
-        lastValues = [String](repeating: "", count: DimensionIDs.recordedCount)
-        lastIDs = DimensionIDs()
-        let rows = try Row.fetchCursor(db, sql: "SELECT id, kind, value FROM dim")
-        while let row = try rows.next() {
-            let id: Int64 = row[0]
-            let value: String = row[2]
-            ids[Key(kind: row[1], value: value)] = id
-            values[id] = value
-        }
+        maxStoredID = 0
+        forgetLastRecord()
     }
 
-    /// The id of `value`, inserting it on first sight. Empty and nil map to 0.
-    mutating func id(_ dimension: ReportDimension, _ value: String?, _ db: Database) throws -> Int64 {
+    /// Drops the cached ids of the previous record (after ids were renumbered).
+    mutating func forgetLastRecord() {
+        lastValues = [String](repeating: "", count: DimensionIDs.recordedCount)
+        lastIDs = DimensionIDs()
+    }
+
+    /// The largest stored id known (names with larger ids were stored by another process since).
+    private(set) var maxStoredID: Int64 = 0
+
+    /// Adds one stored value.
+    mutating func add(id: Int64, kind: Int64, value: String) {
+        ids[Key(kind: kind, value: value)] = id
+        values[id] = value
+        maxStoredID = max(maxStoredID, id)
+    }
+
+    /// The id of `value`, inserting it on first sight (or, from `.provisional`, a negative id
+    /// valid in this copy only). Empty and nil map to 0.
+    mutating func id(_ dimension: ReportDimension, _ value: String?, _ source: DerivedIDSource) throws -> Int64 {
         guard let value, !value.isEmpty else { return 0 }
         let key = Key(kind: DimensionColumn.kind(dimension), value: value)
         if let id = ids[key] { return id }
-        try db.execute(sql: "INSERT INTO dim (kind, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                       arguments: [key.kind, value])
-        let id = try Int64.fetchOne(db, sql: "SELECT id FROM dim WHERE kind = ? AND value = ?",
-                                    arguments: [key.kind, value])!
-        ids[key] = id
-        values[id] = value
-        return id
+        switch source {
+        case .provisional:
+            return provisionalID(dimension, value)
+        case let .inserting(inserter):
+            let id = try inserter.insertDimension(kind: key.kind, value: value)
+            add(id: id, kind: key.kind, value: value)
+            return id
+        }
+    }
+
+    /// Provisional (negative) ids handed out so far, with their kind and value.
+    /// In the order they were handed out, so stored ids follow first appearance as on SQLite.
+    var provisional: [(id: Int64, kind: Int64, value: String)] {
+        ids.compactMap { key, id in id < 0 ? (id, key.kind, key.value) : nil }.sorted { $0.id > $1.id }
+    }
+
+    /// Replaces provisional ids with the ids the database gave their values.
+    mutating func commitProvisional(_ stored: [Int64: Int64]) {
+        for (key, id) in ids where id < 0 {
+            guard let real = stored[id] else { continue }
+            values[id] = nil
+            add(id: real, kind: key.kind, value: key.value)
+        }
+        forgetLastRecord()
     }
 
     /// The id of a known value without inserting; nil if never seen.
@@ -136,18 +171,30 @@ struct DimensionDictionary: Sendable {
         return id
     }
 
-    mutating func ids(for record: UsageRecord, _ db: Database) throws -> DimensionIDs {
+    mutating func ids(for record: UsageRecord, _ source: DerivedIDSource) throws -> DimensionIDs {
         var result = DimensionIDs()
         for (index, entry) in DimensionColumn.recorded.enumerated() {
             let value = entry.dimension.value(of: record)
             if value == lastValues[index] {
                 result[index] = lastIDs[index]
             } else {
-                result[index] = try id(entry.dimension, value, db)
+                result[index] = try id(entry.dimension, value, source)
                 lastValues[index] = value
                 lastIDs[index] = result[index]
             }
         }
         return result
     }
+}
+
+/// Something that stores a dimension value and returns its id (a writer's open transaction).
+protocol DimensionInserter {
+    func insertDimension(kind: Int64, value: String) throws -> Int64
+}
+
+/// Where a reader or writer gets ids for names it has not seen: a writer inserts them, a reader
+/// (or a writer that stores them later, in one round trip) makes provisional ones.
+enum DerivedIDSource {
+    case inserting(any DimensionInserter)
+    case provisional
 }

@@ -1,13 +1,4 @@
-import GRDB
-import GRDBSQLite
 import TallyCore
-
-/// Where a reader or writer gets ids for names that configuration derives (aliases, classes,
-/// organisations, buckets): a writer inserts them, a reader makes provisional ones.
-enum DerivedIDSource {
-    case inserting(Database)
-    case provisional
-}
 
 /// Resolves a job's recorded ids to its rate plan and the rollup keys of each plan piece,
 /// cached per combination of names (jobs of the same user, account and partition share one).
@@ -91,10 +82,7 @@ struct PlanCache {
 
     private static func id(_ dimension: ReportDimension, _ value: String, _ dictionary: inout DimensionDictionary,
                            _ source: DerivedIDSource) throws -> Int64 {
-        switch source {
-        case let .inserting(db): try dictionary.id(dimension, value, db)
-        case .provisional: value.isEmpty ? 0 : dictionary.provisionalID(dimension, value)
-        }
+        try dictionary.id(dimension, value, source)
     }
 }
 
@@ -103,12 +91,11 @@ struct RollupBuilder {
     private(set) var days: [RollupKey: UsageAmounts] = [:]
     private(set) var months: [RollupKey: UsageAmounts] = [:]
 
-
     /// Adds (or, with `sign` −1, takes away) a job's contribution to every UTC day it touches.
     mutating func add(_ facts: UsageFacts, recorded: DimensionIDs, host: String, sign: Int64, plans: inout PlanCache,
-                      dictionary: inout DimensionDictionary, db: Database) throws {
+                      dictionary: inout DimensionDictionary, source: DerivedIDSource) throws {
         guard let span = facts.touchSpan else { return }
-        let resolved = try plans.resolve(recorded, host: host, dictionary: &dictionary, source: .inserting(db))
+        let resolved = try plans.resolve(recorded, host: host, dictionary: &dictionary, source: source)
         let job = ChargedJob(facts: facts, plan: resolved.plan)
         let firstDay = UTCDay.of(span.lowerBound), lastDay = UTCDay.of(span.upperBound - 1)
         let noGPUs = facts.gpus == 0
@@ -130,10 +117,11 @@ struct RollupBuilder {
         }
     }
 
-    mutating func flush(_ db: Database) throws {
+    /// Takes every pending row: days, and the months they add up to.
+    mutating func drainAll() -> (days: [RollupKey: UsageAmounts], months: [RollupKey: UsageAmounts]) {
         foldIntoMonths(days)
-        try Self.flush(&days, table: "rollup_day", period: "day", db)
-        try Self.flush(&months, table: "rollup_month", period: "month", db)
+        defer { days.removeAll(keepingCapacity: true); months.removeAll(keepingCapacity: true) }
+        return (days, months)
     }
 
     private mutating func foldIntoMonths(_ dayRows: [RollupKey: UsageAmounts]) {
@@ -147,60 +135,24 @@ struct RollupBuilder {
         }
     }
 
-    /// Writes only the days before `day` and the months before its month: when jobs are added
-    /// in order of their first touched instant, those are complete, and their rows append at the
+    /// Takes only the days before `day` and the months before its month: when jobs are added in
+    /// order of their first touched instant, those are complete, and their rows append at the
     /// tables' right edge.
-    mutating func flushCompleted(before day: Int64, _ db: Database) throws {
-        var completeDays = days.filter { $0.key.period < day }
+    mutating func drainCompleted(before day: Int64) -> (days: [RollupKey: UsageAmounts], months: [RollupKey: UsageAmounts]) {
+        let completeDays = days.filter { $0.key.period < day }
         if !completeDays.isEmpty {
             for key in completeDays.keys { days[key] = nil }
             foldIntoMonths(completeDays)
-            try Self.flush(&completeDays, table: "rollup_day", period: "day", db)
         }
         let month = UTCMonth.of(day: day)
-        var completeMonths = months.filter { $0.key.period < month }
-        if !completeMonths.isEmpty {
-            for key in completeMonths.keys { months[key] = nil }
-            try Self.flush(&completeMonths, table: "rollup_month", period: "month", db)
-        }
+        let completeMonths = months.filter { $0.key.period < month }
+        for key in completeMonths.keys { months[key] = nil }
+        return (completeDays, completeMonths)
     }
 
-    private static func flush(_ rollups: inout [RollupKey: UsageAmounts], table: String, period: String,
-                              _ db: Database) throws {
-        guard !rollups.isEmpty else { return }
-        let amountColumns = RollupColumns.amounts
-        let placeholders = Array(repeating: "?", count: 1 + DimensionIDs.rollupCount + amountColumns.count)
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO \(table) (\(period), \(RollupColumns.keys), \(amountColumns.joined(separator: ", ")))
-            VALUES (\(placeholders.joined(separator: ", ")))
-            ON CONFLICT DO UPDATE SET \(amountColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
-            """)
-        let handle = statement.sqliteStatement
-        var sawNegative = false
-        // In key order, so the upserts walk the table's B-tree forwards.
-        for (key, amounts) in rollups.sorted(by: { $0.key < $1.key }) where !amounts.isZero {
-            sqlite3_reset(handle)
-            sqlite3_bind_int64(handle, 1, key.period)
-            for index in 0..<DimensionIDs.rollupCount { sqlite3_bind_int64(handle, Int32(index + 2), key.ids[index]) }
-            let first = Int32(DimensionIDs.rollupCount + 2)
-            for (offset, value) in RollupColumns.values(amounts).enumerated() {
-                sqlite3_bind_int64(handle, first + Int32(offset), value)
-            }
-            let code = sqlite3_step(handle)
-            guard code == SQLITE_DONE else {
-                let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
-                sqlite3_reset(handle)
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message)
-            }
-            if amounts.jobs < 0 || amounts.wallSeconds < 0 || amounts.cpuSeconds < 0 || amounts.chargeMilli < 0 {
-                sawNegative = true
-            }
-        }
-        rollups.removeAll(keepingCapacity: true)
-        if sawNegative {
-            // Rows an update emptied: a zero row would still show up as a group in reports.
-            try db.execute(sql: "DELETE FROM \(table) WHERE \(amountColumns.map { "\($0) = 0" }.joined(separator: " AND "))")
-        }
+    /// Rows an update emptied must go: a zero row would still show up as a group in reports.
+    static func mayHaveEmptied(_ rows: [RollupKey: UsageAmounts]) -> Bool {
+        rows.values.contains { $0.jobs < 0 || $0.wallSeconds < 0 || $0.cpuSeconds < 0 || $0.chargeMilli < 0 }
     }
 }
 

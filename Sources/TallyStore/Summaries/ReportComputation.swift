@@ -1,0 +1,212 @@
+import TallyCore
+
+/// Answers a report from monthly and daily rollups plus exact raw-record splits where periods cut
+/// a UTC day, whichever backend supplies the rows. Accumulates on integer ids and turns them into
+/// names once, at the end. A backend reads `rollupReads` and `sweeps`, feeds the rows in, then
+/// calls `finish`.
+struct ReportComputation {
+    let query: ReportQuery
+    let configuration: TallyConfiguration
+    let window: Range<Int64>
+    let periods: [Period]
+    let plan: ReportPlan
+    /// Rollups do not keep job size and wall buckets: reports by them read raw records.
+    let buckets: Bool
+    let grouped: [Int]
+    let filter: DimensionFilter
+    private(set) var dimensions: DimensionDictionary
+    private var plans: PlanCache
+    private var cells: [RollupKey: UsageAmounts] = [:]
+    private var derivedFilters: [(index: Int, ids: Set<Int64>)] = []
+    let meta: StoreMeta
+    var maxSpan: Int64 { meta.maxSpan }
+
+    /// One rollup table read: its units `[first, end)`.
+    struct RollupRead {
+        var table: String
+        var column: String
+        var first: Int64
+        var end: Int64
+        var isMonth: Bool { column == "month" }
+    }
+
+    /// One pass over raw records for a run of raw groups.
+    struct Sweep {
+        var groups: [(range: Range<Int64>, spans: [ReportPlan.RawSpan])]
+        var groupStarts: [Int64]
+        var window: Range<Int64>
+        var tableScan: Bool
+    }
+
+    init(query: ReportQuery, meta: StoreMeta, dimensions: DimensionDictionary, plans: PlanCache,
+         configuration: TallyConfiguration) {
+        self.query = query
+        self.meta = meta
+        self.dimensions = dimensions
+        self.plans = plans
+        self.configuration = configuration
+        let calendar = PeriodCalendar(timeZone: query.timeZone)
+        if let given = query.window {
+            window = given
+        } else if let low = meta.minT0, let high = meta.maxT1, low < high {
+            window = calendar.periodStart(.day, containing: low)..<calendar.periodEnd(.day, containing: high - 1)
+        } else {
+            window = 0..<0
+        }
+        periods = calendar.periods(query.period, covering: window)
+        buckets = (query.groupBy + query.filters.keys).contains { $0 == .jobSize || $0 == .wallBucket }
+        plan = buckets ? ReportPlan(rawOnly: periods) : ReportPlan(periods: periods)
+        grouped = query.groupBy.map(DimensionColumn.index)
+        filter = DimensionFilter(query.filters, dimensions: dimensions)
+        // Filters on names configuration decides (aliases, classes, organisations) and on
+        // buckets are checked after a raw record is normalised.
+        for (dimension, values) in query.filters where !dimension.filtersRawRecords {
+            let ids = values.map { $0.isEmpty ? 0 : self.dimensions.provisionalID(dimension, $0) }
+            derivedFilters.append((DimensionColumn.index(dimension), Set(ids)))
+        }
+    }
+
+    var rollupReads: [RollupRead] {
+        [("rollup_month", "month", plan.monthRuns), ("rollup_day", "day", plan.dayRuns)].compactMap { table, column, runs in
+            guard let first = runs.first, let last = runs.last else { return nil }
+            return RollupRead(table: table, column: column, first: first.first, end: last.end)
+        }
+    }
+
+    /// Adds a rollup row read through `rollupReads` (`ids` need only the grouped keys).
+    @inline(__always)
+    mutating func addRollup(unit: Int64, isMonth: Bool, ids: DimensionIDs, amounts: UsageAmounts) {
+        guard let period = isMonth ? plan.period(ofMonth: unit) : plan.period(ofDay: unit) else { return }
+        var masked = DimensionIDs()
+        for index in grouped { masked[index] = ids[index] }
+        cells[RollupKey(period: Int64(period), ids: masked), default: UsageAmounts()] += amounts
+    }
+
+    /// Raw slivers: one indexed query per group when there are few; with many (a year of days in
+    /// a non-UTC zone) one sweep over the records, each dispatched to the groups it touches,
+    /// instead of hundreds of scans that each reach back by the longest job. Each sweep
+    /// dispatches only into its own groups, or a record touching two would be counted twice.
+    var sweeps: [Sweep] {
+        let allGroups = plan.rawGroups
+        var runs = allGroups.map { [$0] }
+        var tableScan = false
+        if let low = meta.minT0, let high = meta.maxT1, high > low, allGroups.count > 1 {
+            // Estimated by time covered: each per-group query reaches back by the longest span.
+            let perGroup = allGroups.reduce(Int64(0)) { $0 + ($1.range.upperBound - $1.range.lowerBound) + meta.maxSpan }
+            if perGroup > (high - low) / 2 {
+                runs = [allGroups]
+                tableScan = true
+            }
+        }
+        return runs.map { groups in
+            Sweep(groups: groups, groupStarts: groups.map(\.range.lowerBound),
+                  window: groups.first!.range.lowerBound..<groups.last!.range.upperBound, tableScan: tableScan)
+        }
+    }
+
+    var needsHosts: Bool { plans.needsHosts }
+
+    /// Adds one raw record read by a sweep's query.
+    mutating func addRaw(_ facts: UsageFacts, recorded: DimensionIDs, touched: Range<Int64>, host: String,
+                         sweep: Sweep) throws {
+        let resolved = try plans.resolve(recorded, host: host, dictionary: &dimensions, source: .provisional)
+        let job = ChargedJob(facts: facts, plan: resolved.plan)
+        var pieceKeys: [DimensionIDs?] = Array(repeating: nil, count: resolved.plan.pieces.count)
+        // Groups are sorted and disjoint: start at the last one beginning before `touched` ends.
+        let groupStarts = sweep.groupStarts
+        var low = 0, high = groupStarts.count
+        while low < high {
+            let mid = (low + high) / 2
+            if groupStarts[mid] < touched.upperBound { low = mid + 1 } else { high = mid }
+        }
+        var index = low - 1
+        while index >= 0, sweep.groups[index].range.upperBound > touched.lowerBound {
+            for span in sweep.groups[index].spans {
+                try job.forEachShare(in: span.range) { piece, amounts in
+                    let ids: DimensionIDs
+                    if let known = pieceKeys[piece] {
+                        ids = known
+                    } else {
+                        ids = try plans.keys(resolved, piece: piece, facts: facts, state: recorded.state,
+                                             buckets: buckets, dictionary: &dimensions, source: .provisional)
+                        pieceKeys[piece] = ids
+                    }
+                    for filter in derivedFilters where !filter.ids.contains(ids[filter.index]) { return }
+                    var masked = DimensionIDs()
+                    for index in grouped { masked[index] = ids[index] }
+                    let key = RollupKey(period: Int64(span.period), ids: masked)
+                    if span.sign > 0 {
+                        cells[key, default: UsageAmounts()] += amounts
+                    } else {
+                        cells[key, default: UsageAmounts()] -= amounts
+                    }
+                }
+            }
+            index -= 1
+        }
+    }
+
+    /// The report, with the counts of sources and rejected lines it rests on.
+    func finish(sources: Int64, rejectedLines: Int64) -> Report {
+        var accumulator = ReportAccumulator(periods: periods)
+        for (cell, amounts) in cells {
+            accumulator.add(period: Int(cell.period), keys: grouped.map { dimensions.value(cell.ids[$0]) }, amounts: amounts)
+        }
+        var rows = accumulator.rows()
+        let jobs = rows.reduce(Int64(0)) { $0 + $1.amounts.jobs }
+        let basis = ReportBasis(records: jobs, sources: sources, rejectedLines: rejectedLines)
+        var report = Report(query: query, window: window, rows: [], basis: basis,
+                            benchmarkKind: configuration.benchmarkKind)
+        let capacities = CapacityModel(configuration.resources)
+        if !capacities.isEmpty {
+            for index in rows.indices {
+                rows[index].capacity = capacity(capacities, keys: rows[index].keys, over: rows[index].period.range)
+            }
+            report.totalCapacity = capacity(capacities, keys: nil, over: window)
+        }
+        report.rows = rows
+        report.metrics = metrics(for: report)
+        if query.groupBy.contains(.user) {
+            report.displayNames = configuration.users.compactMapValues(\.name)
+        }
+        report.notes = notes(for: report)
+        return report
+    }
+
+    /// Capacity in scope of a row: its cluster and partition when grouped by them, else the
+    /// filter's single cluster or partition, else everything configured.
+    private func capacity(_ model: CapacityModel, keys: [String]?, over range: Range<Int64>) -> Capacity {
+        func scope(_ dimension: ReportDimension) -> String? {
+            if let keys, let index = query.groupBy.firstIndex(of: dimension) { return keys[index] }
+            if let values = query.filters[dimension], values.count == 1 { return values.first }
+            return nil
+        }
+        return model.capacity(cluster: scope(.cluster), partition: scope(.partition), gpuModel: scope(.gpuModel),
+                              over: range)
+    }
+
+    private func metrics(for report: Report) -> [Metric] {
+        var metrics = Metric.basic
+        let total = report.total
+        if total.gpuSeconds > 0 { metrics.append(.averageGPUs) }
+        if !configuration.benchmarks.isEmpty { metrics.append(.benchmarkHours) }
+        if !configuration.gpuClasses.isEmpty { metrics.append(.normalisedGPUHours) }
+        if !configuration.chargeRates.isEmpty { metrics.append(.serviceUnits) }
+        if !configuration.resources.isEmpty {
+            metrics.append(.coreUtilisation)
+            if configuration.resources.contains(where: { $0.totalGPUs > 0 }) { metrics.append(.gpuUtilisation) }
+        }
+        return metrics
+    }
+
+    private func notes(for report: Report) -> [String] {
+        var notes: [String] = []
+        let total = report.total
+        if !configuration.benchmarks.isEmpty, total.coreSecondsBenchmarked < total.coreSeconds {
+            let hours = Double(total.coreSeconds - total.coreSecondsBenchmarked) / 3600
+            notes.append("\(fixedPoint(hours, places: 2)) core hours ran where no [[benchmark]] rule matched: "
+                         + "they count 0 \(configuration.benchmarkKind) hours (tally config check lists them)")
+        }
+        return notes
+    }
+}
