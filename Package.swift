@@ -82,7 +82,14 @@ let package = Package(
                 "TallyApp", "TallyCore", "TallyCollectors", "TallyStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .target(name: "TallyTestSupport", path: "Tests/TallyTestSupport"),
+        .target(
+            name: "TallyTestSupport",
+            dependencies: [
+                "TallyStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TallyTestSupport"),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore"]),
         .testTarget(name: "TallyConfigTests", dependencies: ["TallyConfig", "TallyCore", "TallyTestSupport"]),
         .testTarget(name: "TallyCollectorsTests", dependencies: ["TallyCollectors", "TallyCore", "TallyTestSupport"]),

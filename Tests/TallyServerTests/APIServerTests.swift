@@ -15,17 +15,19 @@ import TallyTestSupport
 /// A real `tally serve` application on a loopback port, driven over HTTP by async-http-client.
 final class RunningServer: Sendable {
     let directory: URL
-    let store: SQLiteStore
+    let store: any UsageStore
+    /// What `--db` takes to open the same store.
+    let location: String
     let port: Int
     let task: Task<Void, Error>
 
     /// swift-metrics can be bootstrapped once per process: every test server shares the registry.
     static let registry = APIServer.bootstrapMetrics()
 
-    static func start(maxBodyBytes: Int = 64 << 20) async throws -> RunningServer {
+    static func start(_ backend: Backend = .sqlite, maxBodyBytes: Int = 64 << 20) async throws -> RunningServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: directory.appendingPathComponent("tally.db").path)
+        let (store, location) = try await backend.makeStore(in: directory)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "tally.serve.test")
         logger.logLevel = .critical  // cancelling the server at the end of a test is not an error
@@ -33,11 +35,11 @@ final class RunningServer: Sendable {
         let task = Task { try await app.run() }
         var iterator = ports.makeAsyncIterator()
         let port = await iterator.next() ?? 0
-        return RunningServer(directory: directory, store: store, port: port, task: task)
+        return RunningServer(directory: directory, store: store, location: location, port: port, task: task)
     }
 
-    private init(directory: URL, store: SQLiteStore, port: Int, task: Task<Void, Error>) {
-        self.directory = directory; self.store = store; self.port = port; self.task = task
+    private init(directory: URL, store: any UsageStore, location: String, port: Int, task: Task<Void, Error>) {
+        self.directory = directory; self.store = store; self.location = location; self.port = port; self.task = task
     }
 
     deinit {
@@ -84,8 +86,8 @@ func recordJSON(_ id: Int, site: String = "siteA", user: String = "alice", start
 }
 
 @Suite(.serialized) struct APIServerTests {
-    @Test func authenticationAndScopes() async throws {
-        let server = try await RunningServer.start()
+    @Test(arguments: Backend.all) func authenticationAndScopes(backend: Backend) async throws {
+        let server = try await RunningServer.start(backend)
         #expect(try await server.call(.GET, "/healthz").status == 200)
         #expect(try await server.call(.GET, "/api/v1/status").status == 401)
         #expect(try await server.call(.GET, "/api/v1/status", token: "tly_nope").status == 401)
@@ -104,8 +106,8 @@ func recordJSON(_ id: Int, site: String = "siteA", user: String = "alice", start
         #expect(try await server.store.status().records == 0)
     }
 
-    @Test func batchesKeepGoodRecordsReportBadOnesAndResendsChangeNothing() async throws {
-        let server = try await RunningServer.start()
+    @Test(arguments: Backend.all) func batchesKeepGoodRecordsReportBadOnesAndResendsChangeNothing(backend: Backend) async throws {
+        let server = try await RunningServer.start(backend)
         let writer = try await server.token(scopes: ["write"], sites: ["siteA"])
         let batch = "[\(recordJSON(1)),\(recordJSON(2)),{\"site\":\"siteA\",\"cluster\":\"c1\",\"state\":\"completed\"},\(recordJSON(3, start: 100, wall: -5))]"
         let first = try await server.call(.POST, "/api/v1/records", token: writer, body: batch)
@@ -150,8 +152,8 @@ func recordJSON(_ id: Int, site: String = "siteA", user: String = "alice", start
         #expect(try await server.store.status().records == 0)
     }
 
-    @Test func pagesReturnEveryRecordExactlyOnce() async throws {
-        let server = try await RunningServer.start()
+    @Test(arguments: Backend.all) func pagesReturnEveryRecordExactlyOnce(backend: Backend) async throws {
+        let server = try await RunningServer.start(backend)
         let writer = try await server.token(scopes: ["write"], sites: ["siteA"])
         for chunk in stride(from: 0, to: 2500, by: 500) {
             let body = "[" + (chunk..<(chunk + 500)).map { recordJSON($0, start: 1_719_828_000 + Int64($0)) }.joined(separator: ",") + "]"
@@ -177,21 +179,21 @@ func recordJSON(_ id: Int, site: String = "siteA", user: String = "alice", start
         #expect(try await server.call(.GET, "/api/v1/records?limit=0", token: reader).status == 400)
     }
 
-    @Test func summariesEqualTallyReport() async throws {
-        let server = try await RunningServer.start()
+    @Test(arguments: Backend.all) func summariesEqualTallyReport(backend: Backend) async throws {
+        let server = try await RunningServer.start(backend)
         let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")
         let pipeline = IngestPipeline(store: server.store)
         _ = try await pipeline.ingest(path: path, collector: SacctCollector(file: path, options: .init(timeZone: TimeZone(identifier: "UTC")!)))
         let reader = try await server.token(scopes: ["read"])
         let api = try await server.call(.GET, "/api/v1/summaries?period=total&by=account,user&unit=seconds", token: reader)
         #expect(api.status == 200)
-        let cli = try TallyProcess.run(["report", "--db", server.directory.appendingPathComponent("tally.db").path,
+        let cli = try TallyProcess.run(["report", "--db", server.location,
                                         "--period", "total", "--by", "account,user", "--unit", "seconds", "--format", "json"])
         #expect(cli.status == 0)
         #expect(api.body == cli.stdout)
         let csv = try await server.call(.GET, "/api/v1/summaries?period=day&by=gpu-model&where=state=completed", token: reader,
                                         headers: [("Accept", "text/csv")])
-        let cliCSV = try TallyProcess.run(["report", "--db", server.directory.appendingPathComponent("tally.db").path,
+        let cliCSV = try TallyProcess.run(["report", "--db", server.location,
                                            "--period", "day", "--by", "gpu-model", "--where", "state=completed", "--format", "csv"])
         #expect(csv.body == cliCSV.stdout)
         #expect(try await server.call(.GET, "/api/v1/summaries?period=fortnight", token: reader).status == 400)

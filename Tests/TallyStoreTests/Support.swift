@@ -9,27 +9,6 @@ import TallyCollectors
 import TallyCore
 import TallyStore
 
-/// The store backends the shared suite runs against. PostgreSQL needs a server:
-/// `scripts/test.sh` starts one (scripts/postgres.sh) and names it in `TALLY_TEST_POSTGRES`;
-/// under CI a missing server fails the PostgreSQL cases instead of skipping them.
-enum Backend: String, Sendable, CustomTestStringConvertible {
-    case sqlite
-    case postgres
-
-    var testDescription: String { rawValue }
-
-    static var all: [Backend] {
-        let environment = ProcessInfo.processInfo.environment
-        return environment["TALLY_TEST_POSTGRES"] != nil || environment["CI"] != nil ? [.sqlite, .postgres] : [.sqlite]
-    }
-
-    static var postgresServer: String? { ProcessInfo.processInfo.environment["TALLY_TEST_POSTGRES"] }
-}
-
-struct MissingPostgres: Error, CustomStringConvertible {
-    var description: String { "TALLY_TEST_POSTGRES is not set: run the tests with scripts/test.sh, which starts PostgreSQL" }
-}
-
 /// A fresh, empty store: a SQLite file in a temporary directory, or a new PostgreSQL database on
 /// the test server.
 final class TemporaryStore: @unchecked Sendable {
@@ -55,8 +34,7 @@ final class TemporaryStore: @unchecked Sendable {
             path = directory.appendingPathComponent("tally.db").path
             store = try SQLiteStore(path: path)
         case .postgres:
-            path = try await Self.createDatabase()
-            store = try await PostgresStore(url: path)
+            (store, path) = try await backend.makeStore(in: directory)
         }
     }
 
@@ -66,32 +44,6 @@ final class TemporaryStore: @unchecked Sendable {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-test-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
-    }
-
-    /// A new database on the test server (the server's data directory is thrown away after the run).
-    private static func createDatabase() async throws -> String {
-        guard let server = Backend.postgresServer, var components = URLComponents(string: server) else {
-            throw MissingPostgres()
-        }
-        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        try await withPostgres(server) { client, logger in
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-        }
-        components.path = "/" + name
-        return components.string!
-    }
-
-    /// Runs `body` with a client of the database at `url`.
-    static func withPostgres(_ url: String, _ body: (PostgresClient, Logger) async throws -> Void) async throws {
-        let location = try PostgresLocation(url: url)
-        var logger = Logger(label: "tally.test")
-        logger.logLevel = .error
-        let client = PostgresClient(configuration: location.configuration, backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            try await body(client, logger)
-        }
     }
 
     /// A second store on the same database, as another process would open it.
@@ -136,7 +88,7 @@ final class TemporaryStore: @unchecked Sendable {
                 return text
             }
         case .postgres:
-            try await Self.withPostgres(path) { client, logger in
+            try await TestPostgres.withClient(path) { client, logger in
                 for (table, order) in Self.digestTables {
                     // The write generation counts writes, not content.
                     let filter = table == "meta" ? " WHERE key <> 'generation'" : ""
