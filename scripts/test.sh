@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test, against both store backends: SQLite, and a private PostgreSQL server from
 # Debian's packages (scripts/postgres.sh; installed if missing) started here and thrown away
-# afterwards. TALLY_TEST_POSTGRES=URL uses a server of your own instead.
+# afterwards. TALLY_TEST_POSTGRES=URL uses a server of your own instead. AUDITOR's Python client
+# (python-auditor) is installed into .build/auditor-venv for the AUDITOR conformance test.
 # With TALLY_SLURM_SANDBOX=1 (CI sets it) it also starts a real Slurm 22.05
 # (../shared/tools/slurm-sandbox.sh), captures its sacct/sreport output, stops the daemons, and
 # the tests compare Tally's figures with that live sreport.
@@ -44,6 +45,17 @@ if [ -z "${TALLY_TEST_POSTGRES:-}" ]; then
     TALLY_TEST_POSTGRES=$(scripts/postgres.sh start)
     export TALLY_TEST_POSTGRES
     echo "PostgreSQL for the store suite: $TALLY_TEST_POSTGRES" >&2
+fi
+
+# AUDITOR's own Python client (python-auditor, from PyPI) for the AUDITOR conformance test.
+if [ -z "${TALLY_AUDITOR_PYTHON:-}" ]; then
+    venv=.build/auditor-venv
+    if ! "$venv/bin/python" -c "import pyauditor" >/dev/null 2>&1; then
+        echo "installing python-auditor into $venv" >&2
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q "python-auditor==0.11.2"
+    fi
+    export TALLY_AUDITOR_PYTHON=$PWD/$venv/bin/python
 fi
 
 swift build --build-tests

@@ -35,9 +35,10 @@ public struct IngestPipeline: Sendable {
     public let rejectionSampleLimit = 20
     let logger: Logger
 
-    public init(store: any UsageStore, batchSize: Int = 8192, strict: Bool = false,
+    /// `batchSize` defaults to what suits the store.
+    public init(store: any UsageStore, batchSize: Int? = nil, strict: Bool = false,
                 logger: Logger = Logger(label: "tally.ingest")) {
-        self.store = store; self.batchSize = batchSize; self.strict = strict; self.logger = logger
+        self.store = store; self.batchSize = batchSize ?? store.preferredBatchSize; self.strict = strict; self.logger = logger
     }
 
     /// Ingests one input. Unusable input (missing file, no header) and, under `strict`, the

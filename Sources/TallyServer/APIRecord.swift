@@ -49,6 +49,11 @@ public struct APIRecord: Codable, Sendable, Hashable {
         case exitSignal = "exit_signal"
     }
 
+    /// A record with only what is required; set the rest field by field.
+    public init(site: String, cluster: String, jobID: String, state: String) {
+        self.site = site; self.cluster = cluster; self.jobID = jobID; self.state = state
+    }
+
     public init(_ record: UsageRecord) {
         site = record.site; cluster = record.cluster; jobID = record.jobID; localJobID = record.localJobID
         naturalKey = record.naturalKey; source = record.source.rawValue; name = record.name

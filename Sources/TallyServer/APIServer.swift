@@ -20,6 +20,8 @@ public struct APIServer: Sendable {
     public let registry: PrometheusCollectorRegistry?
     /// PEM certificate chain and private key: serve HTTPS instead of HTTP.
     public var tls: (certificate: String, key: String)?
+    /// The token AUDITOR clients (which send none) act as on the AUDITOR-compatible routes.
+    public var auditorToken: String?
     public let logger: Logger
 
     public init(store: any UsageStore, host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 64 << 20,
@@ -58,6 +60,7 @@ public struct APIServer: Sendable {
         // Request counts and durations by route (hb_requests, hb_request_duration…).
         router.add(middleware: MetricsMiddleware())
         let api = router.group("api/v1").add(middleware: AuthMiddleware(store: store))
+        let auditor = router.group("").add(middleware: AuditorAuthMiddleware(store: store, boundToken: auditorToken))
         var registered: [(method: String, path: String)] = []
         func on(_ method: HTTPRequest.Method, _ path: String, authenticated: Bool = true,
                 _ handler: @escaping @Sendable (Request, TallyRequestContext) async throws -> Response) {
@@ -68,6 +71,12 @@ public struct APIServer: Sendable {
                 router.on(RouterPath(path), method: method) { try await handler($0, $1) }
                 registered.append((method.rawValue, "/" + path))
             }
+        }
+        /// AUDITOR's routes, at the root as AUDITOR serves them.
+        func onAuditor(_ method: HTTPRequest.Method, _ path: String,
+                       _ handler: @escaping @Sendable (Request, TallyRequestContext) async throws -> Response) {
+            auditor.on(RouterPath(path), method: method) { try await handler($0, $1) }
+            registered.append((method.rawValue, "/" + path))
         }
         let store = self.store
         let limit = maxBodyBytes
@@ -131,7 +140,66 @@ public struct APIServer: Sendable {
             let batch = try RecordBatch.decode(Data(buffer: body), contentType: request.headers[.contentType])
             return try await RecordIntake(store: store).accept(batch, from: principal)
         }
+        addAuditorRoutes(onAuditor, on)
         return (router, registered)
+    }
+
+    private func addAuditorRoutes(
+        _ onAuditor: (HTTPRequest.Method, String, @escaping @Sendable (Request, TallyRequestContext) async throws -> Response) -> Void,
+        _ on: (HTTPRequest.Method, String, Bool, @escaping @Sendable (Request, TallyRequestContext) async throws -> Response) -> Void
+    ) {
+        let store = self.store
+        let limit = maxBodyBytes
+        // 200 while the database answers, else 500 (as AUDITOR's).
+        on(.get, "health_check", false) { _, _ in
+            do {
+                _ = try await store.summaryGeneration()
+                return Response(status: .ok)
+            } catch {
+                throw APIError(.internalServerError, "the database does not answer: \(error)")
+            }
+        }
+        onAuditor(.post, "record") { request, context in
+            let principal = try context.require(.write)
+            let record = try await AuditorRoutes.decodeOne(AuditorRecord.self, request, limit: limit)
+            let results = try await AuditorIntake(store: store).add([.success(record)], from: principal)
+            return try AuditorRoutes.single(results[0])
+        }
+        onAuditor(.put, "record") { request, context in
+            let principal = try context.require(.write)
+            let update = try await AuditorRoutes.decodeOne(AuditorRecordUpdate.self, request, limit: limit)
+            guard let stored = try await store.auditorDocument(recordID: update.recordID) else {
+                throw APIError(.notFound, "no record \(update.recordID)")
+            }
+            var record = try AuditorRecord.decode(stored)
+            record.stopTime = update.stopTime
+            let results = try await AuditorIntake(store: store).add([.success(record)], from: principal, replacing: true)
+            return try AuditorRoutes.single(results[0])
+        }
+        onAuditor(.get, "record/{record_id}") { _, context in
+            _ = try context.require(.read)
+            let id = context.parameters.get("record_id") ?? ""
+            guard let stored = try await store.auditorDocument(recordID: id) else {
+                throw APIError(.notFound, "no record \(id)")
+            }
+            return try json(AuditorRecordAnswer(record: try AuditorRecord.decode(stored)))
+        }
+        onAuditor(.post, "records") { request, context in
+            let principal = try context.require(.write)
+            let body = try await AuditorRoutes.collect(request, limit: limit)
+            let elements: [Decoded<AuditorRecord>]
+            do {
+                elements = try JSONDecoder().decode([Decoded<AuditorRecord>].self, from: Data(buffer: body))
+            } catch {
+                throw APIError(.badRequest, Decoded<AuditorRecord>.reason(error))
+            }
+            let results = try await AuditorIntake(store: store).add(elements.map(\.result), from: principal)
+            return try AuditorRoutes.bulk(results)
+        }
+        onAuditor(.get, "records") { request, context in
+            _ = try context.require(.read)
+            return try await AuditorRoutes.records(request, store: store)
+        }
     }
 
     /// Every method and path this server answers.

@@ -31,6 +31,20 @@ enum OpenAPIDocument {
               "exit_code": {"type": "integer"}, "exit_signal": {"type": "integer"}
             }
           },
+          "AuditorRecord": {
+            "type": "object",
+            "required": ["record_id", "start_time"],
+            "properties": {
+              "record_id": {"type": "string"},
+              "meta": {"type": ["object", "null"], "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+              "components": {"type": "array", "items": {"type": "object", "required": ["name", "amount"], "properties": {
+                "name": {"type": "string"}, "amount": {"type": "integer", "minimum": 0},
+                "scores": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "number"}}}}}}},
+              "start_time": {"type": "string", "format": "date-time"},
+              "stop_time": {"type": ["string", "null"], "format": "date-time"},
+              "runtime": {"type": ["integer", "null"], "description": "seconds, in answers"}
+            }
+          },
           "BatchOutcome": {
             "type": "object",
             "properties": {
@@ -51,6 +65,37 @@ enum OpenAPIDocument {
       "paths": {
         "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "ok"}}}},
         "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        "/health_check": {"get": {"summary": "AUDITOR-compatible health check: 200 while the database answers, else 500", "security": [], "responses": {
+          "200": {"description": "ok"}, "500": {"description": "database unreachable"}}}},
+        "/record": {
+          "post": {"summary": "AUDITOR-compatible: add one record (write scope; see docs/api.md for the mapping)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuditorRecord"}}}},
+            "responses": {"200": {"description": "inserted, or an identical resend"},
+              "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+              "403": {"$ref": "#/components/responses/Forbidden"},
+              "409": {"description": "RECORD_EXISTS: the id is known with other content", "content": {"text/plain": {"schema": {"type": "string"}}}}}},
+          "put": {"summary": "AUDITOR-compatible: set a record's stop time (write scope)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["record_id", "stop_time"],
+              "properties": {"record_id": {"type": "string"}, "stop_time": {"type": "string", "format": "date-time"}}}}}},
+            "responses": {"200": {"description": "updated"}, "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"},
+              "404": {"description": "no such record", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
+        },
+        "/record/{record_id}": {"get": {"summary": "AUDITOR-compatible: one record as it was sent, with its runtime (read scope)",
+          "parameters": [{"name": "record_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "responses": {"200": {"description": "the record", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuditorRecord"}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "404": {"description": "no such record", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
+        "/records": {
+          "post": {"summary": "AUDITOR-compatible bulk insert, with a result per record (write scope)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/AuditorRecord"}}}}},
+            "responses": {"200": {"description": "every record inserted or unchanged"}, "207": {"description": "some failed: see results"},
+              "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+              "403": {"$ref": "#/components/responses/Forbidden"}, "409": {"description": "every record conflicts"}}},
+          "get": {"summary": "AUDITOR-compatible query: start_time[gt|gte|lt|lte], stop_time[…], runtime[…|equals], component[NAME][…], meta[KEY][c|dnc], record_id, sort_by[asc|desc], limit (read scope)",
+            "responses": {"200": {"description": "records", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/AuditorRecord"}}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}}}
+        },
         "/api/v1/metrics": {"get": {"summary": "Prometheus text: requests, latencies, records received, inserted, rejected (read scope)", "responses": {
           "200": {"description": "text/plain; version=0.0.4"},
           "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}}}},

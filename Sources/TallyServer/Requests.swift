@@ -137,6 +137,12 @@ struct RecordIntake {
     }
 
     func accept(_ batch: RecordBatch, from principal: Principal) async throws -> Response {
+        let (outcome, status) = try await store(batch, from: principal)
+        return try json(outcome, status: status)
+    }
+
+    /// Stores the batch's good records; the outcome, and the status that answers it.
+    func store(_ batch: RecordBatch, from principal: Principal) async throws -> (Outcome, HTTPResponse.Status) {
         var records: [UsageRecord] = []
         var failures: [Outcome.Failure] = []
         for (index, element) in batch.elements.enumerated() {
@@ -176,6 +182,6 @@ struct RecordIntake {
         Counter(label: "tally_records_inserted_total").increment(by: outcome.inserted)
         Counter(label: "tally_records_updated_total").increment(by: outcome.updated)
         let status: HTTPResponse.Status = failures.isEmpty ? .ok : records.isEmpty ? .badRequest : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status")
-        return try json(outcome, status: status)
+        return (outcome, status)
     }
 }

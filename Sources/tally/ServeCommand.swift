@@ -34,6 +34,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key for --tls-cert.", valueName: "path"))
     var tlsKey: String?
 
+    @Option(name: .customLong("auditor-token"), help: ArgumentHelp(
+        "The token (by name) that requests to the AUDITOR-compatible routes without a bearer token act as: AUDITOR's clients send none.",
+        valueName: "name"))
+    var auditorToken: String?
+
     func validate() throws {
         if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
@@ -45,6 +50,12 @@ struct Serve: AsyncParsableCommand {
         var server = APIServer(store: opened.store, host: host, port: port, registry: APIServer.bootstrapMetrics(),
                                logger: logger)
         if let tlsCertificate, let tlsKey { server.tls = (tlsCertificate, tlsKey) }
+        if let auditorToken {
+            guard try await opened.store.tokens().contains(where: { $0.name == auditorToken }) else {
+                throw ValidationError("--auditor-token \(auditorToken): no token has that name (tally token create --name …)")
+            }
+            server.auditorToken = auditorToken
+        }
         let scheme = tlsCertificate == nil ? "http" : "https"
         let app = try server.application { port in
             // Scripts and tests wait for this line.

@@ -229,9 +229,65 @@ func recordJSON(_ id: Int, site: String = "siteA", user: String = "alice", start
         let admin = try await server.token(scopes: ["admin"])
         for route in documented {
             let parts = route.split(separator: " ")
-            let method: HTTPMethod = parts[0] == "POST" ? .POST : .GET
-            let answer = try await server.call(method, String(parts[1]), token: admin, body: method == .POST ? "[]" : nil)
-            #expect(answer.status != 404, "\(route)")
+            let method: HTTPMethod = parts[0] == "POST" ? .POST : parts[0] == "PUT" ? .PUT : .GET
+            let path = String(parts[1]).replacingOccurrences(of: "{record_id}", with: "none")
+            let answer = try await server.call(method, path, token: admin, body: method == .GET ? nil : "[]")
+            // A 404 from a handler names what is missing; the router's own has no body.
+            #expect(answer.status != 404 || answer.body.contains("no record"), "\(route)")
         }
+    }
+}
+
+func auditorJSON(_ id: String, site: String = "siteA", cores: Int = 4, start: String = "2024-03-01T00:00:00Z",
+                 stop: String? = "2024-03-01T02:00:00Z") -> String {
+    """
+    {"record_id":"\(id)","meta":{"site_id":["\(site)"],"user_id":["ann"],"group_id":["chem"]},\
+    "components":[{"name":"Cores","amount":\(cores),"scores":[{"name":"HEPscore23","value":11.5}]}],\
+    "start_time":"\(start)","stop_time":\(stop.map { "\"\($0)\"" } ?? "null")}
+    """
+}
+
+/// The AUDITOR-compatible routes answer failures with proper status codes, never a 200.
+@Suite(.serialized) struct AuditorRouteTests {
+    @Test(arguments: Backend.all) func statusCodesAndResends(backend: Backend) async throws {
+        let server = try await RunningServer.start(backend)
+        let writer = try await server.token(scopes: ["read", "write"], sites: ["siteA"])
+        #expect(try await server.call(.GET, "/health_check").status == 200)
+        // No token and no --auditor-token binding: 401.
+        #expect(try await server.call(.POST, "/record", body: auditorJSON("a-1")).status == 401)
+        #expect(try await server.call(.POST, "/record", token: writer, body: auditorJSON("a-1")).status == 200)
+        // An identical resend succeeds and changes nothing; other content under the id is a 409.
+        #expect(try await server.call(.POST, "/record", token: writer, body: auditorJSON("a-1")).status == 200)
+        let conflict = try await server.call(.POST, "/record", token: writer, body: auditorJSON("a-1", cores: 8))
+        #expect(conflict.status == 409)
+        #expect(conflict.body == "RECORD_EXISTS")
+        #expect(try await server.call(.POST, "/record", token: writer, body: "{not json").status == 400)
+        let stopBeforeStart = auditorJSON("a-2", start: "2024-03-02T00:00:00Z", stop: "2024-03-01T00:00:00Z")
+        #expect(try await server.call(.POST, "/record", token: writer, body: stopBeforeStart).status == 400)
+        #expect(try await server.call(.POST, "/record", token: writer, body: auditorJSON("b-1", site: "siteB")).status == 403)
+        // Bulk: a result per record; mixed outcomes are a 207.
+        let bulk = try await server.call(.POST, "/records", token: writer,
+                                         body: "[\(auditorJSON("a-3")),\(auditorJSON("a-1", cores: 2)),\(auditorJSON("a-4", stop: nil))]")
+        #expect(bulk.status == 207)
+        let results = bulk.object["results"] as? [[String: Any]] ?? []
+        #expect(results.map { $0["status"] as? String } == ["inserted", "conflict", "inserted"])
+        // PUT sets the stop time of a known record; an unknown one is a 404.
+        #expect(try await server.call(.PUT, "/record", token: writer,
+                                      body: #"{"record_id":"a-4","stop_time":"2024-03-01T05:00:00Z"}"#).status == 200)
+        #expect(try await server.call(.PUT, "/record", token: writer,
+                                      body: #"{"record_id":"zzz","stop_time":"2024-03-01T05:00:00Z"}"#).status == 404)
+        let one = try await server.call(.GET, "/record/a-4", token: writer)
+        #expect(one.object["runtime"] as? Int == 5 * 3600)
+        #expect(try await server.call(.GET, "/record/none", token: writer).status == 404)
+        #expect(try await server.call(.GET, "/records?colour[gt]=3", token: writer).status == 400)
+        #expect(try await server.call(.GET, "/records?runtime[gt]=1&runtime[gte]=2", token: writer).status == 400)
+        let long = try await server.call(.GET, "/records?runtime[gte]=18000", token: writer)
+        #expect((long.json as? [[String: Any]])?.map { $0["record_id"] as? String } == ["a-4"])
+        // The usage is in Tally's own records, with the AUDITOR components mapped.
+        let records = try await server.call(.GET, "/api/v1/records?site=siteA", token: writer)
+        let rows = records.object["records"] as? [[String: Any]] ?? []
+        #expect(rows.count == 3)
+        #expect(rows.first { $0["job_id"] as? String == "a-4" }?["wall_seconds"] as? Int == 5 * 3600)
+        #expect(rows.allSatisfy { $0["cores"] as? Int == 4 && $0["user"] as? String == "ann" })
     }
 }

@@ -5,6 +5,8 @@ import TallyCore
 public protocol UsageStore: Actor {
     /// Where the store is, for messages (never a password).
     nonisolated var location: String { get }
+    /// Records per write that suit the backend (a network round trip costs more than a file's).
+    nonisolated var preferredBatchSize: Int { get }
     /// Registers one pass over one input and returns its handle.
     func beginIngest(format: SourceFormat, path: String) async throws -> IngestRun
     /// Upserts a batch's records, keeps its rejected lines, and updates rollups, atomically.
@@ -45,6 +47,13 @@ public protocol UsageStore: Actor {
     func coverage() async throws -> [ClusterCoverage]
     func recordSnapshots(site: String, cluster: String, format: SourceFormat, times: [Int64]) async throws
     func snapshotCoverage(interval: Int64?, gcThreshold: Int64?) async throws -> [SnapshotCoverage]
+
+    // AUDITOR-compatible records
+    func auditorDocument(recordID: String) async throws -> AuditorDocument?
+    /// Stores or replaces a document.
+    func saveAuditorDocument(_ document: AuditorDocument) async throws
+    /// Streams matching documents in the query's order until `body` returns false.
+    func forEachAuditorDocument(_ query: AuditorDocumentQuery, _ body: (AuditorDocument) throws -> Bool) async throws
 
     // API tokens
     func createToken(name: String, hash: String, scopes: [String], sites: [String]) async throws -> StoredToken

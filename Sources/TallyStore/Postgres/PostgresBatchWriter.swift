@@ -200,7 +200,8 @@ enum PostgresRollups {
         guard !live.isEmpty else { return }
         var columns = Array(repeating: [Int64](), count: 1 + DimensionIDs.rollupCount + RollupColumns.amounts.count)
         for index in columns.indices { columns[index].reserveCapacity(live.count) }
-        for (key, amounts) in live {
+        // In key order: the upsert then walks the primary key's B-tree forwards.
+        for (key, amounts) in live.sorted(by: { $0.key < $1.key }) {
             let ids = key.ids.remapped(mapping)
             columns[0].append(key.period)
             for index in 0..<DimensionIDs.rollupCount { columns[index + 1].append(ids[index]) }
@@ -221,13 +222,13 @@ enum PostgresRollups {
             ) ON CONFLICT (\(period), \(RollupColumns.keys)) DO UPDATE SET \
             \(RollupColumns.amounts.map { "\($0) = \(table).\($0) + excluded.\($0)" }.joined(separator: ", "))
             """)
-        try await connection.query(try text.postgresQuery, logger: logger)
+        try await connection.query(text.postgresQuery, logger: logger)
         if RollupBuilder.mayHaveEmptied(live) {
             let periods = Array(Set(live.keys.map(\.period))).sorted()
             var delete = SQLText(.postgres, "DELETE FROM \(table) WHERE \(period) = ANY(")
             delete.bind(.ints(periods))
             delete.append(") AND \(RollupColumns.amounts.map { "\($0) = 0" }.joined(separator: " AND "))")
-            try await connection.query(try delete.postgresQuery, logger: logger)
+            try await connection.query(delete.postgresQuery, logger: logger)
         }
     }
 

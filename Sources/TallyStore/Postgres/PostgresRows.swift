@@ -15,14 +15,14 @@ struct PostgresStoredRow: StoredRow {
 
 extension SQLText {
     var postgresQuery: PostgresQuery {
-        get throws {
+        get {
             var bindings = PostgresBindings(capacity: values.count)
             for value in values {
                 switch value {
-                case let .int(number): try bindings.append(number)
-                case let .text(string): try bindings.append(string)
+                case let .int(number): bindings.append(number)
+                case let .text(string): bindings.append(string)
                 case .null: bindings.appendNull()
-                case let .ints(numbers): try bindings.append(numbers)
+                case let .ints(numbers): bindings.append(numbers)
                 }
             }
             return PostgresQuery(unsafeSQL: sql, binds: bindings)

@@ -103,8 +103,11 @@ enum PostgresSchema {
             created_at BIGINT NOT NULL
         )
         """),
+        (2, "AUDITOR documents", Schema.auditorTable.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
     ]
 
+    /// Room left in each page lets summary updates stay on their page (HOT updates), without a new
+    /// index entry for every row a batch adds to.
     static func rollupTable(_ name: String, period: String) -> String {
         """
         CREATE TABLE \(name) (
@@ -112,7 +115,7 @@ enum PostgresSchema {
             \(DimensionColumn.all.prefix(DimensionIDs.rollupCount).map { "\($0.column) BIGINT NOT NULL" }.joined(separator: ", ")),
             \(RollupColumns.amounts.map { "\($0) BIGINT NOT NULL" }.joined(separator: ", ")),
             PRIMARY KEY (\(period), \(RollupColumns.keys))
-        )
+        ) WITH (fillfactor = 70)
         """
     }
 

@@ -16,7 +16,7 @@ extension PostgresStore {
 
     /// Runs shared SQL text, handing each row to `body` as it streams in.
     func forEachRow(_ text: SQLText, _ body: (PostgresStoredRow) throws -> Void) async throws {
-        for try await row in try await client.query(try text.postgresQuery, logger: logger) {
+        for try await row in try await client.query(text.postgresQuery, logger: logger) {
             try body(PostgresStoredRow(row))
         }
     }

@@ -12,6 +12,7 @@ import TallyCore
 /// stale, then writes rows with COPY and summary deltas with one multi-row upsert.
 public actor PostgresStore: UsageStore {
     public nonisolated let location: String
+    public nonisolated var preferredBatchSize: Int { 50_000 }
     let client: PostgresClient
     private let runner: Task<Void, Never>
     var dimensions = DimensionDictionary()

@@ -10,6 +10,7 @@ import TallyCore
 public actor SQLiteStore: UsageStore {
     public nonisolated let path: String
     public nonisolated var location: String { path }
+    public nonisolated var preferredBatchSize: Int { 8192 }
     let queue: DatabaseQueue
     var dimensions = DimensionDictionary()
     /// The configuration summaries are built with (directory entries from the database merged in).

@@ -141,8 +141,23 @@ enum Schema {
                 )
                 """)
         }
+        migrator.registerMigration("v6: AUDITOR documents") { db in
+            try db.execute(sql: Schema.auditorTable)
+        }
         return migrator
     }
+
+    /// Records sent through the AUDITOR-compatible endpoints, as sent (the usage they carry is in `job`).
+    static let auditorTable = """
+        CREATE TABLE auditor_record (
+            record_id TEXT PRIMARY KEY,
+            document TEXT NOT NULL,
+            start_time INTEGER NOT NULL,
+            stop_time INTEGER
+        );
+        CREATE INDEX auditor_record_stop ON auditor_record (stop_time);
+        CREATE INDEX auditor_record_start ON auditor_record (start_time)
+        """
 
     static func rollupTable(_ name: String, period: String) -> String {
         """
