@@ -2,6 +2,7 @@
 # Measures tally serve over loopback with wrk (Debian's package): POST /api/v1/records in batches
 # of 1,000 new records, and GET /api/v1/summaries under 64 connections on a database of
 # $TALLY_BENCH_JOBS generated jobs (default 1,000,000). Release build; prints wrk's summaries.
+# TALLY_BENCH_DB=postgres://… measures the PostgreSQL store instead of a SQLite file.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/ensure-deps.sh
@@ -14,8 +15,9 @@ swift build -c release --product tally-bench >&2
 tally=.build/release/tally
 # The generator's file, then a database of it.
 .build/release/tally-bench --jobs "$jobs" --reuse --parse-only --workdir "$out" >&2
-db="$out/serve-$jobs.db"
-if [ ! -f "$db" ]; then
+db=${TALLY_BENCH_DB:-$out/serve-$jobs.db}
+stored=$("$tally" status --db "$db" 2>/dev/null | sed -n 's/^records: \([0-9]*\).*/\1/p')
+if [ "${stored:-0}" -lt "$jobs" ]; then
     "$tally" ingest slurm --quiet --timezone UTC --db "$db" "$out/sacct-$jobs.txt"
 fi
 writer=$("$tally" token create --db "$db" --name "bench-writer-$$" --scope write --site bench 2>/dev/null)
