@@ -8,7 +8,7 @@ import TallyStore
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read accounting data into the database.",
-        subcommands: [Auto.self, Slurm.self, PBS.self, SGE.self, HTCondor.self, SWF.self, Kubernetes.self, Nomad.self])
+        subcommands: [Auto.self, Slurm.self, PBS.self, SGE.self, HTCondor.self, SWF.self, Kubernetes.self, Nomad.self, APEL.self])
 
     struct Slurm: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -168,10 +168,37 @@ struct Ingest: AsyncParsableCommand {
             case .swf:
                 let options = SWFCollector.Options(site: common.site, cluster: common.cluster(cluster))
                 try await common.ingest(files) { SWFCollector(file: $0, options: options) }
+            case .apel:
+                try await common.ingest(files) { APELCollector(file: $0, options: .init(cluster: common.cluster(cluster))) }
             case .api:
                 // Never detected from a file: API records arrive through tally serve.
                 throw ExitCode(2)
             }
+        }
+    }
+
+    struct APEL: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "apel",
+            abstract: "Read APEL individual job messages (as APEL clients send them to a central repository).",
+            discussion: """
+                Files or directories of `APEL-individual-job-message` v0.1–v0.3 messages (an SSM incoming
+                queue's `body` files, or `tally export apel --kind job` output). Jobs are keyed as APEL keys
+                them: site, LocalJobId and EndTime. VO becomes group and account; MachineName (else
+                SubmitHost) the cluster; Queue the partition; MemoryReal (KB) the peak memory.
+                """)
+
+        @Argument(help: ArgumentHelp("Message files or directories (plain or .gz), or -.", valueName: "path"))
+        var files: [String]
+
+        @OptionGroup var common: IngestOptions
+
+        @Option(help: "Cluster for records that name no MachineName or SubmitHost.")
+        var cluster: String?
+
+        func run() async throws {
+            let options = APELCollector.Options(cluster: common.cluster(cluster))
+            try await common.ingest(files) { APELCollector(file: $0, options: options) }
         }
     }
 

@@ -31,6 +31,9 @@ public enum FormatDetector {
     }
 
     static func classify(_ line: String) -> (SourceFormat, String)? {
+        if line.trimmingCharacters(in: .whitespaces).hasPrefix("APEL-individual-job-message:") {
+            return (.apel, "APEL individual job message header")
+        }
         let bars = line.split(separator: "|", omittingEmptySubsequences: false)
         if bars.count >= 2, bars.contains(where: { ["jobid", "jobidraw"].contains($0.lowercased()) }) {
             return (.slurm, "sacct header line")

@@ -9,6 +9,8 @@ public enum SourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case nomad
     /// Records posted to `tally serve`'s API.
     case api
+    /// APEL individual job messages (`tally ingest apel`).
+    case apel
 
     /// The number stored in databases: fixed per format, never reused, whatever the case order.
     public var code: Int {
@@ -21,6 +23,7 @@ public enum SourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
         case .kubernetes: 6
         case .nomad: 7
         case .api: 8
+        case .apel: 9
         }
     }
 

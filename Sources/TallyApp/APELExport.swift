@@ -1,0 +1,202 @@
+import Foundation
+import TallyCore
+import TallyStore
+
+/// Builds APEL messages for one UTC month from the records in a store: a job belongs wholly to the
+/// month of its end time (as APEL counts), its ServiceLevel is the `[[benchmark]]` score valid at
+/// its end, its VO the (alias-applied) group or account.
+public struct APELExport: Sendable {
+    public enum VOSource: String, Sendable, CaseIterable { case group, account, none }
+
+    public struct Options: Sendable {
+        public var voFrom: VOSource = .group
+        /// `grid` or `local` (InfrastructureType).
+        public var infrastructure = "grid"
+        /// SubmitHost (APEL's CE id); default: the record's cluster.
+        public var submitHost: String?
+        /// Site name in messages; default: the record's site.
+        public var site: String?
+        public var now = Int64(Date().timeIntervalSince1970)
+
+        public init() {}
+    }
+
+    public struct Result: Sendable {
+        public var messages: [String] = []
+        /// Records that went into the messages.
+        public var records = 0
+        /// Jobs of the month left out, by reason (none is silently dropped).
+        public var skipped: [String: Int] = [:]
+    }
+
+    public let configuration: TallyConfiguration
+    public let options: Options
+
+    public init(configuration: TallyConfiguration, options: Options = Options()) {
+        self.configuration = configuration
+        self.options = options
+    }
+
+    /// APEL's name for the configured benchmark type.
+    public var serviceLevelType: String {
+        switch configuration.benchmarkKind.lowercased() {
+        case "hs06", "hepspec", "hepspec06": "HEPSPEC"
+        case "si2k": "si2k"
+        default: "HEPscore23"
+        }
+    }
+
+    /// `month` as year × 12 + month − 1.
+    public func export(_ kind: APELKind, month: Int64, store: any UsageStore) async throws -> Result {
+        let start = UTCMonth.firstDay(month) * UTCDay.seconds
+        let end = UTCMonth.firstDay(month + 1) * UTCDay.seconds
+        let year = month / 12, monthOfYear = month % 12 + 1
+        var result = Result()
+        var jobs: [APELJobRecord] = []
+        var summaries: [APELSummaryRecord.Key: APELSummaryRecord] = [:]
+        var syncs: [String: APELSyncRecord] = [:]
+        var accelerators: [APELAcceleratorRecord] = []
+        let normaliser = Normaliser(configuration)
+        var plans: [RuleSubject: RatePlan] = [:]
+        let writer = APELMessageWriter()
+
+        // Keyset pages: bounded memory whatever the month holds.
+        var cursor: Int64 = 0
+        while true {
+            let page = try await store.jobPage(JobQuery(window: start..<end, limit: 10_000, afterID: cursor))
+            guard let last = page.last else { break }
+            cursor = last.id
+            for (record, _) in page {
+                guard let jobEnd = record.end, jobEnd >= start, jobEnd < end else { continue }
+                guard let jobStart = record.start, jobStart <= jobEnd else {
+                    result.skipped["no start time, or one after the end", default: 0] += 1
+                    continue
+                }
+                let subject = record.subject
+                let plan = plans[subject] ?? normaliser.plan(for: subject)
+                plans[subject] = plan
+                let piece = plan.pieces[plan.pieceIndex(at: max(jobEnd - 1, jobStart))]
+                let site = options.site ?? record.site
+                let submitHost = options.submitHost ?? record.cluster
+                switch kind {
+                case .sync:
+                    syncs[submitHost, default: APELSyncRecord(site: site, submitHost: submitHost, numberOfJobs: 0,
+                                                              month: monthOfYear, year: year)].numberOfJobs += 1
+                    continue
+                case .gpu:
+                    guard record.gpus > 0 else { continue }
+                    accelerators.append(APELAcceleratorRecord(
+                        measurementMonth: monthOfYear, measurementYear: year, associatedRecord: record.localJobID,
+                        siteName: site, count: Int64(record.gpus), availableDuration: Int64(record.gpus) * record.wallSeconds,
+                        model: record.gpuModel ?? "unknown"))
+                    continue
+                case .job, .summary:
+                    break
+                }
+                guard let benchmark = piece.benchmark else {
+                    result.skipped["no [[benchmark]] rule matched at the job's end (APEL requires a ServiceLevel)", default: 0] += 1
+                    continue
+                }
+                let serviceLevel = Self.decimal(milli: benchmark.scoreMilli)
+                let vo: String? = switch options.voFrom {
+                case .group: piece.keys.group.isEmpty ? nil : piece.keys.group
+                case .account: piece.keys.account.isEmpty ? nil : piece.keys.account
+                case .none: nil
+                }
+                let cpu = max(record.cpuSeconds ?? 0, 0)
+                if kind == .summary {
+                    var key = APELSummaryRecord.Key(site: site, month: monthOfYear, year: year,
+                                                    serviceLevelType: serviceLevelType, serviceLevel: serviceLevel)
+                    key.vo = vo
+                    key.voGroup = vo.map { "/\($0)" }
+                    key.submitHost = submitHost
+                    key.infrastructureType = options.infrastructure
+                    key.nodeCount = Int64(record.nodeCount)
+                    key.processors = Int64(record.cores)
+                    summaries[key, default: APELSummaryRecord(key: key, earliestEndTime: jobEnd, latestEndTime: jobEnd,
+                                                              wallDuration: 0, cpuDuration: 0, numberOfJobs: 0)]
+                        .add(endTime: jobEnd, wall: record.wallSeconds, cpu: cpu)
+                    continue
+                }
+                var job = APELJobRecord(site: site, localJobID: record.localJobID, wallDuration: record.wallSeconds,
+                                        cpuDuration: cpu, startTime: jobStart, endTime: jobEnd,
+                                        serviceLevelType: serviceLevelType, serviceLevel: serviceLevel)
+                job.submitHost = submitHost
+                job.machineName = record.cluster
+                job.queue = record.partition
+                job.localUserID = record.user
+                job.vo = vo
+                job.voGroup = vo.map { "/\($0)" }
+                job.processors = Int64(record.cores)
+                job.nodeCount = Int64(record.nodeCount)
+                job.infrastructureDescription = "APEL-TALLY-\(record.source.rawValue.uppercased())"
+                job.infrastructureType = options.infrastructure
+                // KB, from the peak resident memory when the source has it.
+                job.memoryReal = record.memoryUsedPeak.map { $0 / 1024 }
+                jobs.append(job)
+                if jobs.count == writer.maxRecords {
+                    result.records += jobs.count
+                    result.messages += writer.messages(header: APELMessageWriter.jobHeader, records: jobs.map(\.fields))
+                    jobs.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        switch kind {
+        case .job:
+            result.records += jobs.count
+            result.messages += writer.messages(header: APELMessageWriter.jobHeader, records: jobs.map(\.fields))
+        case .summary:
+            let rows = summaries.values.sorted { $0.key < $1.key }
+            result.records = rows.count
+            result.messages = writer.messages(header: APELMessageWriter.summaryHeader, records: rows.map(\.fields))
+        case .sync:
+            let rows = syncs.values.sorted { ($0.submitHost ?? "") < ($1.submitHost ?? "") }
+            result.records = rows.count
+            result.messages = writer.messages(header: APELMessageWriter.syncHeader, records: rows.map(\.fields))
+        case .gpu:
+            result.records = accelerators.count
+            result.messages = writer.acceleratorMessages(accelerators)
+        }
+        return result
+    }
+
+    /// 12500 → "12.5", 10000 → "10.0" (as APEL writes scores).
+    static func decimal(milli: Int64) -> String {
+        var fraction = String(milli % 1000)
+        while fraction.count < 3 { fraction = "0" + fraction }
+        while fraction.count > 1, fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(milli / 1000).\(fraction)"
+    }
+}
+
+/// SSM's outgoing queue: python-dirq's `QueueSimple` layout, `DIR/<8 hex: minute>/<14 hex>`, each
+/// element written to a temporary name, synced and renamed, so the sender never reads half a file.
+public enum DirectoryQueue {
+    @discardableResult
+    public static func add(_ message: String, to directory: String) throws -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let seconds = Int(now.tv_sec), microseconds = Int(now.tv_nsec / 1000)
+        let bucket = String(format: "%08x", seconds - seconds % 60)
+        let folder = (directory as NSString).appendingPathComponent(bucket)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var name: String
+        var path: String
+        repeat {
+            name = String(format: "%08x%05x%01x", seconds, microseconds, Int.random(in: 0..<16))
+            path = (folder as NSString).appendingPathComponent(name)
+        } while FileManager.default.fileExists(atPath: path)
+        let temporary = path + ".tmp"
+        let data = Data(message.utf8)
+        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+        try handle.synchronize()
+        try handle.close()
+        guard rename(temporary, path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
+        return path
+    }
+}
