@@ -137,8 +137,7 @@ public struct APIServer: Sendable {
             } catch {
                 throw APIError(.contentTooLarge, "the body exceeds \(limit) bytes: send smaller batches")
             }
-            let batch = try RecordBatch.decode(Data(buffer: body), contentType: request.headers[.contentType])
-            return try await RecordIntake(store: store).accept(batch, from: principal)
+            return try await ShippedBatchIntake(store: store).accept(body, headers: request.headers, from: principal)
         }
         addAuditorRoutes(onAuditor, on)
         return (router, registered)
@@ -207,10 +206,15 @@ public struct APIServer: Sendable {
 }
 
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    Response(status: status, headers: [.contentType: "application/json"],
+             body: .init(byteBuffer: ByteBuffer(bytes: try jsonBytes(value))))
+}
+
+/// Answers' JSON: sorted keys, so equal values give equal bytes.
+func jsonBytes(_ value: some Encodable) throws -> Data {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return Response(status: status, headers: [.contentType: "application/json"],
-                    body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    return try encoder.encode(value)
 }
 
 struct StatusBody: Encodable {

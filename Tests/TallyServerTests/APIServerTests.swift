@@ -10,6 +10,7 @@ import TallyCollectors
 import TallyCore
 import TallyServer
 import TallyStore
+import Crypto
 import TallyTestSupport
 
 /// A real `tally serve` application on a loopback port, driven over HTTP by async-http-client.
@@ -289,5 +290,51 @@ func auditorJSON(_ id: String, site: String = "siteA", cores: Int = 4, start: St
         #expect(rows.count == 3)
         #expect(rows.first { $0["job_id"] as? String == "a-4" }?["wall_seconds"] as? Int == 5 * 3600)
         #expect(rows.allSatisfy { $0["cores"] as? Int == 4 && $0["user"] as? String == "ann" })
+    }
+}
+
+/// Shipping's additions to `POST /api/v1/records`: batch ids and signatures.
+@Suite(.serialized) struct ShippedBatchTests {
+    @Test(arguments: Backend.all) func batchIDsAndSignatures(backend: Backend) async throws {
+        let server = try await RunningServer.start(backend)
+        let writer = try await server.token(scopes: ["write", "read"], sites: ["siteA"])
+        let body = "[\(recordJSON(1)),\(recordJSON(2))]"
+        let hash = BatchSigning.contentHash(Data(body.utf8))
+        // Unsigned, with a batch id: stored once; the resend answers the first outcome.
+        let first = try await server.call(.POST, "/api/v1/records", token: writer, body: body,
+                                          headers: [(BatchSigning.batchIDHeader, "b-1")])
+        #expect(first.status == 200)
+        #expect(first.object["inserted"] as? Int == 2)
+        let again = try await server.call(.POST, "/api/v1/records", token: writer, body: body,
+                                          headers: [(BatchSigning.batchIDHeader, "b-1")])
+        #expect(again.status == 200)
+        #expect(again.body == first.body)
+        let other = try await server.call(.POST, "/api/v1/records", token: writer, body: "[\(recordJSON(3))]",
+                                          headers: [(BatchSigning.batchIDHeader, "b-1")])
+        #expect(other.status == 409)
+
+        // Once siteA registers a key, its batches must be signed, with that key, over this body.
+        let (privateText, publicKey) = BatchSigning.generateKey()
+        try await server.store.registerSiteKey(site: "siteA", publicKey: publicKey)
+        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: Data(base64Encoded: privateText)!)
+        let body2 = "[\(recordJSON(4))]"
+        let hash2 = BatchSigning.contentHash(Data(body2.utf8))
+        #expect(try await server.call(.POST, "/api/v1/records", token: writer, body: body2).status == 401)
+        func signed(_ id: String, _ text: String, signedHash: String, with signingKey: Curve25519.Signing.PrivateKey) throws
+            -> [(String, String)] {
+            [(BatchSigning.batchIDHeader, id), (BatchSigning.siteHeader, "siteA"), (BatchSigning.hashHeader, signedHash),
+             (BatchSigning.signatureHeader, try BatchSigning.sign(batchID: id, site: "siteA", hash: signedHash, key: signingKey))]
+        }
+        // Signed with another key: 401. Body changed after signing: 400.
+        let stranger = Curve25519.Signing.PrivateKey()
+        #expect(try await server.call(.POST, "/api/v1/records", token: writer, body: body2,
+                                      headers: signed("b-2", body2, signedHash: hash2, with: stranger)).status == 401)
+        #expect(try await server.call(.POST, "/api/v1/records", token: writer, body: body2,
+                                      headers: signed("b-2", body2, signedHash: hash, with: key)).status == 400)
+        let good = try await server.call(.POST, "/api/v1/records", token: writer, body: body2,
+                                         headers: signed("b-2", body2, signedHash: hash2, with: key))
+        #expect(good.status == 200)
+        #expect(good.object["inserted"] as? Int == 1)
+        #expect(try await server.store.status().records == 3)
     }
 }

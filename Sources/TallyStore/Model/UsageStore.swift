@@ -55,6 +55,13 @@ public protocol UsageStore: Actor {
     /// Streams matching documents in the query's order until `body` returns false.
     func forEachAuditorDocument(_ query: AuditorDocumentQuery, _ body: (AuditorDocument) throws -> Bool) async throws
 
+    // Shipping: site signing keys and batches already received
+    func registerSiteKey(site: String, publicKey: String) async throws
+    /// Public keys (base64 Ed25519) registered for `site`.
+    func siteKeys(site: String) async throws -> [String]
+    func receivedBatch(id: String) async throws -> ReceivedBatch?
+    func recordReceivedBatch(_ batch: ReceivedBatch) async throws
+
     // API tokens
     func createToken(name: String, hash: String, scopes: [String], sites: [String]) async throws -> StoredToken
     func token(hash: String) async throws -> StoredToken?
@@ -68,6 +75,21 @@ extension UsageStore {
 
     @discardableResult
     public func rebuild() async throws -> RebuildStats { try await rebuild(text: nil) }
+}
+
+/// A shipped batch the server has stored: resending it answers the same outcome and changes nothing.
+public struct ReceivedBatch: Sendable, Hashable {
+    public var id: String
+    public var site: String
+    public var contentHash: String
+    /// The answer given when it was stored (JSON).
+    public var outcome: String
+    public var receivedAt: Int64
+
+    public init(id: String, site: String, contentHash: String, outcome: String, receivedAt: Int64) {
+        self.id = id; self.site = site; self.contentHash = contentHash; self.outcome = outcome
+        self.receivedAt = receivedAt
+    }
 }
 
 public struct IngestRun: Sendable, Hashable {

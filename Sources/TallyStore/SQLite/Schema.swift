@@ -144,8 +144,28 @@ enum Schema {
         migrator.registerMigration("v6: AUDITOR documents") { db in
             try db.execute(sql: Schema.auditorTable)
         }
+        migrator.registerMigration("v7: shipping") { db in
+            try db.execute(sql: Schema.shippingTables)
+        }
         return migrator
     }
+
+    /// Site signing keys (Ed25519, base64) and the batches already received, by id.
+    static let shippingTables = """
+        CREATE TABLE site_key (
+            site TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            registered_at INTEGER NOT NULL,
+            PRIMARY KEY (site, public_key)
+        );
+        CREATE TABLE received_batch (
+            id TEXT PRIMARY KEY,
+            site TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            received_at INTEGER NOT NULL
+        )
+        """
 
     /// Records sent through the AUDITOR-compatible endpoints, as sent (the usage they carry is in `job`).
     static let auditorTable = """
