@@ -67,6 +67,19 @@ public struct APELExport: Sendable {
             guard let last = page.last else { break }
             cursor = last.id
             for (record, _) in page {
+                let site = options.site ?? record.site
+                if kind == .gpu {
+                    // Accelerator usage is per month (apel#459): the GPU-seconds held inside it.
+                    guard record.gpus > 0, let jobStart = record.start else { continue }
+                    let jobEnd = record.end ?? (jobStart + record.wallSeconds)
+                    let held = min(jobEnd, end) - max(jobStart, start)
+                    guard held > 0 else { continue }
+                    accelerators.append(APELAcceleratorRecord(
+                        measurementMonth: monthOfYear, measurementYear: year, associatedRecord: record.localJobID,
+                        siteName: site, count: Int64(record.gpus), availableDuration: Int64(record.gpus) * held,
+                        model: record.gpuModel ?? "unknown"))
+                    continue
+                }
                 guard let jobEnd = record.end, jobEnd >= start, jobEnd < end else { continue }
                 guard let jobStart = record.start, jobStart <= jobEnd else {
                     result.skipped["no start time, or one after the end", default: 0] += 1
@@ -76,25 +89,15 @@ public struct APELExport: Sendable {
                 let plan = plans[subject] ?? normaliser.plan(for: subject)
                 plans[subject] = plan
                 let piece = plan.pieces[plan.pieceIndex(at: max(jobEnd - 1, jobStart))]
-                let site = options.site ?? record.site
                 let submitHost = options.submitHost ?? record.cluster
-                switch kind {
-                case .sync:
-                    syncs[submitHost, default: APELSyncRecord(site: site, submitHost: submitHost, numberOfJobs: 0,
-                                                              month: monthOfYear, year: year)].numberOfJobs += 1
-                    continue
-                case .gpu:
-                    guard record.gpus > 0 else { continue }
-                    accelerators.append(APELAcceleratorRecord(
-                        measurementMonth: monthOfYear, measurementYear: year, associatedRecord: record.localJobID,
-                        siteName: site, count: Int64(record.gpus), availableDuration: Int64(record.gpus) * record.wallSeconds,
-                        model: record.gpuModel ?? "unknown"))
-                    continue
-                case .job, .summary:
-                    break
-                }
+                // Sync counts what the summaries and job records carry: jobs with a ServiceLevel.
                 guard let benchmark = piece.benchmark else {
                     result.skipped["no [[benchmark]] rule matched at the job's end (APEL requires a ServiceLevel)", default: 0] += 1
+                    continue
+                }
+                if kind == .sync {
+                    syncs[submitHost, default: APELSyncRecord(site: site, submitHost: submitHost, numberOfJobs: 0,
+                                                              month: monthOfYear, year: year)].numberOfJobs += 1
                     continue
                 }
                 let serviceLevel = Self.decimal(milli: benchmark.scoreMilli)

@@ -238,6 +238,25 @@ enum APELLoaderRules {
         #expect(jobCount == expected)
     }
 
+    @Test func gpuRecordsCountTheGPUSecondsHeldInEachMonth() async throws {
+        let temporary = try TemporaryStore()
+        let file = try temporary.write("gpu.txt", [
+            StoreBehaviourTests.header,
+            "41|41|ann|phys|gpu|c1|2024-01-31T20:00:00|2024-01-31T22:00:00|2024-02-01T02:00:00|14400|00:10:00|cpu=8,mem=1G,node=1,gres/gpu=2|COMPLETED",
+        ].joined(separator: "\n") + "\n")
+        try await temporary.ingest(file)
+        let exporter = APELExport(configuration: .empty)
+        for (month, seconds) in [(Self.january, 2 * 7200), (Self.january + 1, 2 * 7200)] {
+            let result = try await exporter.export(.gpu, month: month, store: temporary.store)
+            #expect(result.records == 1)
+            let object = try JSONSerialization.jsonObject(with: Data(result.messages[0].utf8)) as? [String: Any]
+            let usage = (object?["UsageRecords"] as? [[String: Any]])?.first
+            #expect(usage?["AvailableDuration"] as? Int == seconds)
+            #expect(usage?["Count"] as? Int == 2)
+            #expect(usage?["MeasurementMonth"] as? Int == Int(month % 12 + 1))
+        }
+    }
+
     @Test func jobsWithoutABenchmarkAreListedNotDropped() async throws {
         let temporary = try TemporaryStore()
         let text = "[[benchmark]]\npartition = \"nothing-*\"\nscore = 10\n"
@@ -248,6 +267,10 @@ enum APELLoaderRules {
             .export(.job, month: month, store: temporary.store)
         #expect(result.records == 0)
         #expect(result.skipped.values.reduce(0, +) > 0)
+        // Sync records count what was sent: none here either.
+        let sync = try await APELExport(configuration: await temporary.store.currentConfiguration())
+            .export(.sync, month: month, store: temporary.store)
+        #expect(sync.records == 0)
     }
 
     @Test func exportThenIngestAPELGivesIdenticalSummaries() async throws {
