@@ -149,6 +149,13 @@ public struct APELExport: Sendable {
             result.records += jobs.count
             result.messages += writer.messages(header: APELMessageWriter.jobHeader, records: jobs.map(\.fields))
         case .summary:
+            // Summaries received as such (tally ingest apel) join those of the jobs; a received
+            // row replaces a computed one with the same key, as on APEL's server.
+            for row in try await store.apelSummaries(month: month) {
+                var received = row
+                if let site = options.site { received.key.site = site }
+                summaries[received.key] = received
+            }
             let rows = summaries.values.sorted { $0.key < $1.key }
             result.records = rows.count
             result.messages = writer.messages(header: APELMessageWriter.summaryHeader, records: rows.map(\.fields))

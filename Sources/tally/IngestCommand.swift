@@ -180,12 +180,15 @@ struct Ingest: AsyncParsableCommand {
     struct APEL: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "apel",
-            abstract: "Read APEL individual job messages (as APEL clients send them to a central repository).",
+            abstract: "Read APEL job and summary messages (as APEL clients send them to a central repository).",
             discussion: """
                 Files or directories of `APEL-individual-job-message` v0.1–v0.3 messages (an SSM incoming
                 queue's `body` files, or `tally export apel --kind job` output). Jobs are keyed as APEL keys
                 them: site, LocalJobId and EndTime. VO becomes group and account; MachineName (else
                 SubmitHost) the cluster; Queue the partition; MemoryReal (KB) the peak memory.
+                `APEL-summary-job-message: v0.2` files are kept as summary rows (a known key is replaced,
+                as APEL's server does) and exported again with the month's summaries; they carry no jobs,
+                so reports do not include them. Sync messages are read and set aside.
                 """)
 
         @Argument(help: ArgumentHelp("Message files or directories (plain or .gz), or -.", valueName: "path"))
@@ -197,8 +200,54 @@ struct Ingest: AsyncParsableCommand {
         var cluster: String?
 
         func run() async throws {
-            let options = APELCollector.Options(cluster: common.cluster(cluster))
-            try await common.ingest(files) { APELCollector(file: $0, options: options) }
+            var jobFiles: [String] = []
+            var failed = false
+            for file in try InputFiles.expand(files) {
+                guard file != "-", let header = Self.header(file),
+                      header.hasPrefix("APEL-summary-job-message") || header.hasPrefix("APEL-sync-message") else {
+                    jobFiles.append(file)
+                    continue
+                }
+                if header.hasPrefix("APEL-sync-message") {
+                    if !common.quiet { printError("\(file): a sync message (how many jobs a site holds): nothing to store") }
+                    continue
+                }
+                do {
+                    try await importSummaries(file)
+                } catch {
+                    printError("error: \(file): \(error)")
+                    failed = true
+                }
+            }
+            if !jobFiles.isEmpty {
+                let options = APELCollector.Options(cluster: common.cluster(cluster))
+                try await common.ingest(jobFiles) { APELCollector(file: $0, options: options) }
+            }
+            if failed { throw ExitCode(2) }
+        }
+
+        /// Summary messages carry no jobs: their rows are kept as APEL keys them, and exported again
+        /// with the month's summaries (reports, which rest on jobs, do not include them).
+        private func importSummaries(_ file: String) async throws {
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            let (rows, rejections) = try APELSummaryImport.parse(text, file: file, now: Int64(Date().timeIntervalSince1970))
+            let store = try await common.configuration.open(common.database, mustExist: false).store
+            try await store.saveAPELSummaries(rows)
+            if !common.quiet {
+                printError("\(file): \(rows.count) APEL summary rows stored (a row with a known key replaces it), "
+                           + "\(rejections.count) rejected")
+            }
+            for rejection in rejections { printError("  rejected \(rejection)") }
+            if common.strict, !rejections.isEmpty { throw ExitCode(2) }
+        }
+
+        /// The first non-blank line of a plain file.
+        static func header(_ path: String) -> String? {
+            guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+            defer { try? handle.close() }
+            let head = String(decoding: handle.readData(ofLength: 4096), as: UTF8.self)
+            return head.split(whereSeparator: \.isNewline).first { !$0.allSatisfy(\.isWhitespace) }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
         }
     }
 

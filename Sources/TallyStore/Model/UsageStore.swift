@@ -62,6 +62,12 @@ public protocol UsageStore: Actor {
     func receivedBatch(id: String) async throws -> ReceivedBatch?
     func recordReceivedBatch(_ batch: ReceivedBatch) async throws
 
+    // APEL summaries received from APEL clients (they carry no jobs)
+    /// Stores summary rows; a row with a known key replaces it (as APEL's server does).
+    func saveAPELSummaries(_ rows: [APELSummaryRecord]) async throws
+    /// Stored summary rows of a month (year × 12 + month − 1).
+    func apelSummaries(month: Int64) async throws -> [APELSummaryRecord]
+
     // API tokens
     func createToken(name: String, hash: String, scopes: [String], sites: [String]) async throws -> StoredToken
     func token(hash: String) async throws -> StoredToken?

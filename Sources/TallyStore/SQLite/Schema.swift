@@ -147,8 +147,26 @@ enum Schema {
         migrator.registerMigration("v7: shipping") { db in
             try db.execute(sql: Schema.shippingTables)
         }
+        migrator.registerMigration("v8: APEL summaries") { db in
+            try db.execute(sql: Schema.apelSummaryTable)
+        }
         return migrator
     }
+
+    /// APEL summary rows received as such, keyed as APEL keys them ('' and 0 stand for absent).
+    static let apelSummaryTable = """
+        CREATE TABLE apel_summary (
+            site TEXT NOT NULL, year INTEGER NOT NULL, month INTEGER NOT NULL,
+            global_user TEXT NOT NULL, vo TEXT NOT NULL, vo_group TEXT NOT NULL, vo_role TEXT NOT NULL,
+            submit_host TEXT NOT NULL, infrastructure TEXT NOT NULL,
+            service_level_type TEXT NOT NULL, service_level TEXT NOT NULL,
+            node_count INTEGER NOT NULL, processors INTEGER NOT NULL,
+            earliest_end INTEGER NOT NULL, latest_end INTEGER NOT NULL,
+            wall INTEGER NOT NULL, cpu INTEGER NOT NULL, jobs INTEGER NOT NULL,
+            PRIMARY KEY (site, year, month, global_user, vo, vo_group, vo_role, submit_host, infrastructure,
+                         service_level_type, service_level, node_count, processors)
+        )
+        """
 
     /// Site signing keys (Ed25519, base64) and the batches already received, by id.
     static let shippingTables = """
