@@ -58,6 +58,20 @@ public struct APELExport: Sendable {
         var accelerators: [APELAcceleratorRecord] = []
         let normaliser = Normaliser(configuration)
         var plans: [RuleSubject: RatePlan] = [:]
+        func plan(for subject: RuleSubject) -> RatePlan {
+            if let known = plans[subject] { return known }
+            let made = normaliser.plan(for: subject)
+            plans[subject] = made
+            return made
+        }
+        func vo(_ keys: DerivedKeys) -> String? {
+            switch options.voFrom {
+            // Records without a group (some sources have none) fall back to their account.
+            case .group: !keys.group.isEmpty ? keys.group : keys.account.isEmpty ? nil : keys.account
+            case .account: keys.account.isEmpty ? nil : keys.account
+            case .none: nil
+            }
+        }
         let writer = APELMessageWriter()
 
         // Keyset pages: bounded memory whatever the month holds.
@@ -74,10 +88,18 @@ public struct APELExport: Sendable {
                     let jobEnd = record.end ?? (jobStart + record.wallSeconds)
                     let held = min(jobEnd, end) - max(jobStart, start)
                     guard held > 0 else { continue }
-                    accelerators.append(APELAcceleratorRecord(
+                    // The record requires an FQAN: the VO's, with no role.
+                    let keys = plan(for: record.subject).pieces[0].keys
+                    guard let vo = vo(keys) else {
+                        result.skipped["no VO (group or account) for the FQAN accelerator records require", default: 0] += 1
+                        continue
+                    }
+                    var accelerator = APELAcceleratorRecord(
                         measurementMonth: monthOfYear, measurementYear: year, associatedRecord: record.localJobID,
                         siteName: site, count: Int64(record.gpus), availableDuration: Int64(record.gpus) * held,
-                        model: record.gpuModel ?? "unknown"))
+                        model: record.gpuModel ?? "unknown")
+                    accelerator.fqan = "/\(vo)/Role=NULL/Capability=NULL"
+                    accelerators.append(accelerator)
                     continue
                 }
                 guard let jobEnd = record.end, jobEnd >= start, jobEnd < end else { continue }
@@ -85,10 +107,8 @@ public struct APELExport: Sendable {
                     result.skipped["no start time, or one after the end", default: 0] += 1
                     continue
                 }
-                let subject = record.subject
-                let plan = plans[subject] ?? normaliser.plan(for: subject)
-                plans[subject] = plan
-                let piece = plan.pieces[plan.pieceIndex(at: max(jobEnd - 1, jobStart))]
+                let jobPlan = plan(for: record.subject)
+                let piece = jobPlan.pieces[jobPlan.pieceIndex(at: max(jobEnd - 1, jobStart))]
                 let submitHost = options.submitHost ?? record.cluster
                 // Sync counts what the summaries and job records carry: jobs with a ServiceLevel.
                 guard let benchmark = piece.benchmark else {
@@ -101,11 +121,7 @@ public struct APELExport: Sendable {
                     continue
                 }
                 let serviceLevel = Self.decimal(milli: benchmark.scoreMilli)
-                let vo: String? = switch options.voFrom {
-                case .group: piece.keys.group.isEmpty ? nil : piece.keys.group
-                case .account: piece.keys.account.isEmpty ? nil : piece.keys.account
-                case .none: nil
-                }
+                let vo = vo(piece.keys)
                 let cpu = max(record.cpuSeconds ?? 0, 0)
                 if kind == .summary {
                     var key = APELSummaryRecord.Key(site: site, month: monthOfYear, year: year,

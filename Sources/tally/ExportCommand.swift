@@ -39,7 +39,7 @@ struct Export: AsyncParsableCommand {
         @Flag(help: "Print the messages instead.")
         var stdout = false
 
-        @Option(help: ArgumentHelp("VO from the (alias-applied) group, account, or none.", valueName: "group|account|none"))
+        @Option(help: ArgumentHelp("VO from the (alias-applied) group (else the account), the account, or none.", valueName: "group|account|none"))
         var voFrom = "group"
 
         @Option(help: ArgumentHelp("InfrastructureType: grid or local.", valueName: "grid|local"))

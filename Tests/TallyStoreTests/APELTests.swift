@@ -277,6 +277,7 @@ enum APELLoaderRules {
             #expect(usage?["AvailableDuration"] as? Int == seconds)
             #expect(usage?["Count"] as? Int == 2)
             #expect(usage?["MeasurementMonth"] as? Int == Int(month % 12 + 1))
+            #expect(usage?["FQAN"] as? String == "/phys/Role=NULL/Capability=NULL")
         }
     }
 
