@@ -58,6 +58,14 @@ if [ -z "${TALLY_AUDITOR_PYTHON:-}" ]; then
     export TALLY_AUDITOR_PYTHON=$PWD/$venv/bin/python
 fi
 
+# Headless Chromium (Debian's package) for the dashboard's browser test; screenshots land in
+# .build/screenshots.
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "installing chromium from Debian's packages" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+    else sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; fi
+fi
+
 swift build --build-tests
 
 if [ -n "$sandbox_pid" ]; then

@@ -22,6 +22,8 @@ public struct APIServer: Sendable {
     public var tls: (certificate: String, key: String)?
     /// The token AUDITOR clients (which send none) act as on the AUDITOR-compatible routes.
     public var auditorToken: String?
+    /// The dashboard without a token (read-only figures for anyone who can reach the server).
+    public var publicDashboard = false
     public let logger: Logger
 
     public init(store: any UsageStore, host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 64 << 20,
@@ -140,6 +142,23 @@ public struct APIServer: Sendable {
             return try await ShippedBatchIntake(store: store).accept(body, headers: request.headers, from: principal)
         }
         addAuditorRoutes(onAuditor, on)
+        let pages = DashboardPages(store: store)
+        let dashboard = router.group("").add(middleware: DashboardAuthMiddleware(store: store, isPublic: publicDashboard))
+        for (path, handler) in [
+            ("/", pages.overview), ("explore", pages.explorer), ("explore.csv", pages.explorerCSV), ("gpu", pages.gpu),
+            ("quality", pages.quality),
+        ] as [(String, @Sendable (Request) async throws -> Response)] {
+            dashboard.get(RouterPath(path)) { request, context in
+                _ = try context.require(.read)
+                return try await handler(request)
+            }
+            registered.append(("GET", path == "/" ? "/" : "/" + path))
+        }
+        let secure = tls != nil
+        on(.get, "login", authenticated: false) { _, _ in DashboardLogin.form() }
+        on(.post, "login", authenticated: false) { request, _ in
+            try await DashboardLogin.signIn(request, store: store, secure: secure)
+        }
         return (router, registered)
     }
 

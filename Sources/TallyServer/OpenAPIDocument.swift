@@ -65,6 +65,21 @@ enum OpenAPIDocument {
       "paths": {
         "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "ok"}}}},
         "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        "/": {"get": {"summary": "Dashboard overview (HTML): totals, a chart over time by a dimension, top groups and users (read scope, or the login cookie, or --public-dashboard)", "responses": {
+          "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
+        "/explore": {"get": {"summary": "Dashboard explorer (HTML): from, to, period, by, where, metric, sort, order in the URL", "responses": {
+          "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
+        "/explore.csv": {"get": {"summary": "The explorer's table as CSV (same parameters)", "responses": {
+          "200": {"description": "text/csv"}, "303": {"description": "to /login"}}}},
+        "/gpu": {"get": {"summary": "Dashboard GPU view (HTML): hours by GPU model and class, raw and weighted", "responses": {
+          "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
+        "/quality": {"get": {"summary": "Dashboard data quality (HTML): coverage and gaps, sources, rejected lines", "responses": {
+          "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
+        "/login": {
+          "get": {"summary": "Dashboard sign-in form", "security": [], "responses": {"200": {"description": "text/html"}}},
+          "post": {"summary": "Sign in with a read token (form field token); sets an HttpOnly cookie", "security": [], "responses": {
+            "303": {"description": "to /"}, "401": {"description": "not a read token"}}}
+        },
         "/health_check": {"get": {"summary": "AUDITOR-compatible health check: 200 while the database answers, else 500", "security": [], "responses": {
           "200": {"description": "ok"}, "500": {"description": "database unreachable"}}}},
         "/record": {

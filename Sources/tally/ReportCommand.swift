@@ -52,9 +52,7 @@ struct Report: AsyncParsableCommand {
         let report = try await opened.store.report(query)
         let table = report.table(unit: unit, metrics: chosen, includeTotal: format == .table && report.rows.count > 1)
         print(table.render(format), terminator: "")
-        let basis = "\(report.basis.records) jobs ended in \(calendar.format(report.window.lowerBound))..\(calendar.format(report.window.upperBound)) (\(calendar.zoneName)); "
-            + "\(report.basis.sources) sources, \(report.basis.rejectedLines) rejected lines in the database"
-            + (report.basis.rejectedLines > 0 ? " (see tally status)" : "")
+        let basis = report.basisSentence
         if format == .table { print("\n" + basis) } else { printError(basis) }
         for note in report.notes { printError("note: " + note) }
     }

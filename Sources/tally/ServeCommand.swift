@@ -39,6 +39,9 @@ struct Serve: AsyncParsableCommand {
         valueName: "name"))
     var auditorToken: String?
 
+    @Flag(help: "Show the dashboard (/, /explore, /gpu, /quality) to anyone who can reach the server, without a token.")
+    var publicDashboard = false
+
     func validate() throws {
         if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
@@ -50,6 +53,7 @@ struct Serve: AsyncParsableCommand {
         var server = APIServer(store: opened.store, host: host, port: port, registry: APIServer.bootstrapMetrics(),
                                logger: logger)
         if let tlsCertificate, let tlsKey { server.tls = (tlsCertificate, tlsKey) }
+        server.publicDashboard = publicDashboard
         if let auditorToken {
             guard try await opened.store.tokens().contains(where: { $0.name == auditorToken }) else {
                 throw ValidationError("--auditor-token \(auditorToken): no token has that name (tally token create --name …)")

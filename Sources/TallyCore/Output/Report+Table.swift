@@ -27,3 +27,13 @@ extension Report {
         return table
     }
 }
+
+extension Report {
+    /// What the report rests on, in one sentence (printed under every report and page).
+    public var basisSentence: String {
+        let calendar = PeriodCalendar(timeZone: query.timeZone)
+        return "\(basis.records) jobs ended in \(calendar.format(window.lowerBound))..\(calendar.format(window.upperBound)) "
+            + "(\(calendar.zoneName)); \(basis.sources) sources, \(basis.rejectedLines) rejected lines in the database"
+            + (basis.rejectedLines > 0 ? " (see tally status)" : "")
+    }
+}

@@ -1,0 +1,270 @@
+import Foundation
+import Hummingbird
+import TallyCore
+import TallyStore
+
+/// The dashboard `tally serve` shows under `/`: HTML drawn on the server with SVG charts, every
+/// view's state in its URL, figures from the same reports as `tally report` and the API.
+struct DashboardPages: Sendable {
+    let store: any UsageStore
+
+    static func escape(_ text: String) -> String { StackedBarChart.escape(text) }
+
+    /// Dimensions a view can group by.
+    static let dimensions: [ReportDimension] = [.account, .group, .user, .partition, .cluster, .site, .gpuClass,
+                                                .gpuModel, .organisation, .qos, .state]
+    static let metrics: [Metric] = [.coreHours, .jobs, .gpuHours, .wallHours, .cpuHours, .benchmarkHours,
+                                    .normalisedGPUHours, .serviceUnits]
+
+    // MARK: Layout
+
+    func page(_ title: String, current: String, _ body: String) -> Response {
+        let links = [("/", "Overview"), ("/explore", "Explorer"), ("/gpu", "GPUs"), ("/quality", "Data quality")]
+        let nav = links.map { path, name in
+            "<a href=\"\(path)\"\(path == current ? " aria-current=\"page\"" : "")>\(name)</a>"
+        }.joined(separator: " ")
+        let html = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(Self.escape(title)) · Tally</title>
+            <style>
+            body{font-family:system-ui,sans-serif;margin:0;color:#222}header{background:#12355b;color:#fff;padding:.6em 1em}
+            header a{color:#fff;margin-right:1.2em}header a[aria-current]{font-weight:bold;text-decoration:underline}
+            main{padding:1em 1.5em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}
+            th,td{border-bottom:1px solid #ddd;padding:.3em .7em;text-align:left}td.n,th.n{text-align:right}
+            caption{text-align:left;font-weight:bold;padding:.4em 0}form{display:flex;flex-wrap:wrap;gap:.8em;align-items:end}
+            label{display:flex;flex-direction:column;font-size:.85em}.totals{display:flex;gap:1.5em;flex-wrap:wrap}
+            .totals div{background:#f2f5f9;padding:.6em 1em;border-radius:4px}.totals b{display:block;font-size:1.4em}
+            svg.chart{max-width:100%;height:auto}:focus{outline:3px solid #E69F00}
+            </style></head>
+            <body><header><nav aria-label="Views"><strong>Tally</strong> · \(nav)</nav></header>
+            <main><h1>\(Self.escape(title))</h1>
+            \(body)
+            </main></body></html>
+            """
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// A semantic table of report cells (the same strings as `tally report` and the API).
+    func table(_ table: Table, caption: String, sortLink: ((Int) -> String)? = nil, limit: Int? = nil) -> String {
+        var out = "<table><caption>\(Self.escape(caption))</caption><thead><tr>"
+        for (index, column) in table.columns.enumerated() {
+            let numeric = table.numericColumns.contains(index)
+            let title = Self.escape(column)
+            let cell = sortLink.map { "<a href=\"\(Self.escape($0(index)))\">\(title)</a>" } ?? title
+            out += "<th scope=\"col\"\(numeric ? " class=\"n\"" : "")>\(cell)</th>"
+        }
+        out += "</tr></thead><tbody>"
+        for row in table.rows.prefix(limit ?? table.rows.count) {
+            out += "<tr>"
+            for (index, cell) in row.enumerated() {
+                out += "<td\(table.numericColumns.contains(index) ? " class=\"n\"" : "")>\(Self.escape(cell.plain))</td>"
+            }
+            out += "</tr>"
+        }
+        return out + "</tbody></table>"
+    }
+
+    /// Series of `metric` per period, one per group key (the largest `top`, the rest as "other").
+    func chart(_ report: Report, metric: Metric, title: String, top: Int = 8) -> String {
+        let periods = Array(Set(report.rows.map(\.period))).sorted { $0.start < $1.start }
+        let index = Dictionary(uniqueKeysWithValues: periods.enumerated().map { ($1, $0) })
+        var byKey: [String: [Double]] = [:]
+        for row in report.rows {
+            let name = row.keys.first.map { $0.isEmpty ? "(none)" : $0 } ?? "all"
+            byKey[name, default: Array(repeating: 0, count: periods.count)][index[row.period]!]
+                += metric.value(row.amounts, unit: .hours) ?? 0
+        }
+        let ranked = byKey.sorted { ($0.value.reduce(0, +), $1.key) > ($1.value.reduce(0, +), $0.key) }
+        var series = ranked.prefix(top).map { (name: $0.key, values: $0.value) }
+        if ranked.count > top {
+            var rest = Array(repeating: 0.0, count: periods.count)
+            for entry in ranked.dropFirst(top) { for (i, value) in entry.value.enumerated() { rest[i] += value } }
+            series.append((name: "other (\(ranked.count - top))", values: rest))
+        }
+        let measure = metric.title(unit: .hours, benchmark: report.benchmarkKind).replacingOccurrences(of: "_", with: " ")
+        return StackedBarChart(title: title, measure: measure, categories: periods.map(\.label), series: series).svg
+    }
+
+    // MARK: Controls
+
+    static func select(_ name: String, label: String, options: [(value: String, text: String)], selected: String) -> String {
+        "<label for=\"f-\(name)\">\(label)<select id=\"f-\(name)\" name=\"\(name)\">"
+            + options.map { "<option value=\"\(escape($0.value))\"\($0.value == selected ? " selected" : "")>\(escape($0.text))</option>" }
+                .joined() + "</select></label>"
+    }
+
+    static func input(_ name: String, label: String, value: String?, placeholder: String) -> String {
+        "<label for=\"f-\(name)\">\(label)<input id=\"f-\(name)\" name=\"\(name)\" value=\"\(escape(value ?? ""))\" "
+            + "placeholder=\"\(escape(placeholder))\"></label>"
+    }
+
+    static func form(_ action: String, _ parameters: Parameters, byDefault: String, metricDefault: String) -> String {
+        func value(_ name: String) -> String? { parameters.get(name).flatMap { $0.isEmpty ? nil : $0 } }
+        return "<form method=\"get\" action=\"\(action)\" aria-label=\"View options\">"
+            + input("from", label: "From", value: value("from"), placeholder: "2024-01-01")
+            + input("to", label: "To", value: value("to"), placeholder: "2024-12-31")
+            + select("period", label: "Granularity", options: ["day", "week", "month", "quarter", "year"].map { ($0, $0) },
+                     selected: value("period") ?? "month")
+            + select("by", label: "Group by", options: dimensions.map { ($0.rawValue, $0.rawValue) },
+                     selected: value("by") ?? byDefault)
+            + select("metric", label: "Metric", options: metrics.map { ($0.rawValue, $0.title(unit: .hours)) },
+                     selected: value("metric") ?? metricDefault)
+            + input("where", label: "Filter (key=value)", value: value("where"), placeholder: "partition=gpu")
+            + "<button type=\"submit\">Show</button></form>"
+    }
+
+    /// The summary request for a view, with a default grouping.
+    static func request(_ parameters: Parameters, by fallback: ReportDimension) throws -> (SummaryRequest, Metric) {
+        var summary = try SummaryRequest(parameters)
+        if summary.query.groupBy.isEmpty { summary.query.groupBy = [fallback] }
+        let metric = parameters.get("metric").flatMap { Metric(name: $0) } ?? .coreHours
+        return (summary, metric)
+    }
+
+    // MARK: Pages
+
+    func overview(_ request: Request) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let (summary, metric) = try Self.request(parameters, by: .account)
+        let report = try await store.report(summary.query)
+        let total = report.total
+        var figures: [(String, String)] = [
+            ("jobs", "\(total.jobs)"), ("core hours", fixedPoint(Double(total.coreSeconds) / 3600, places: 1)),
+            ("GPU hours", fixedPoint(Double(total.gpuSeconds) / 3600, places: 1)),
+        ]
+        if report.metrics.contains(.serviceUnits) {
+            figures.append(("SU", fixedPoint(Metric.serviceUnits.value(total, unit: .hours) ?? 0, places: 1)))
+        }
+        if report.metrics.contains(.benchmarkHours) {
+            figures.append(("\(report.benchmarkKind)-hours",
+                            fixedPoint(Metric.benchmarkHours.value(total, unit: .hours) ?? 0, places: 1)))
+        }
+        var body = "<section aria-label=\"Totals\" class=\"totals\">"
+            + figures.map { "<div><b data-figure=\"\(Self.escape($0.0))\">\($0.1)</b>\($0.0)</div>" }.joined() + "</section>"
+        body += Self.form("/", parameters, byDefault: "account", metricDefault: metric.rawValue)
+        let dimension = summary.query.groupBy[0].rawValue
+        body += chart(report, metric: metric, title: "\(metric.title(unit: .hours)) by \(dimension) per \(summary.query.period.rawValue)")
+        for (dimension, caption) in [(ReportDimension.group, "Top groups"), (.user, "Top users")] {
+            var query = summary.query
+            query.groupBy = [dimension]
+            query.period = .total
+            var top = try await store.report(query)
+            top.rows.sort { left, right in
+                left.amounts.coreSeconds != right.amounts.coreSeconds
+                    ? left.amounts.coreSeconds > right.amounts.coreSeconds
+                    : left.keys.lexicographicallyPrecedes(right.keys)
+            }
+            body += table(top.table(unit: .hours, metrics: [.jobs, .coreHours, .gpuHours]), caption: caption + " by core hours",
+                          limit: 10)
+        }
+        body += "<p>\(Self.escape(report.basisSentence))</p>"
+        return page("Overview", current: "/", body)
+    }
+
+    func explorer(_ request: Request) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let (summary, metric) = try Self.request(parameters, by: .account)
+        let report = try await store.report(summary.query)
+        var shown = report.table(unit: .hours, metrics: summary.metrics)
+        // Sort by a column (a link per header: the URL keeps the whole view).
+        if let sort = parameters.get("sort").flatMap(Int.init), shown.columns.indices.contains(sort) {
+            let descending = parameters.get("order") != "asc"
+            shown.rows.sort { left, right in
+                switch (left[sort], right[sort]) {
+                case let (.integer(a), .integer(b)): return descending ? a > b : a < b
+                case let (.decimal(a, _), .decimal(b, _)): return descending ? a > b : a < b
+                default: return descending ? left[sort].plain > right[sort].plain : left[sort].plain < right[sort].plain
+                }
+            }
+        }
+        let query = request.uri.query ?? ""
+        func sortLink(_ column: Int) -> String {
+            let kept = query.split(separator: "&").filter { !$0.hasPrefix("sort=") && !$0.hasPrefix("order=") }
+            let order = parameters.get("sort") == String(column) && parameters.get("order") != "asc" ? "asc" : "desc"
+            return "/explore?" + (kept + ["sort=\(column)", "order=\(order)"]).joined(separator: "&")
+        }
+        var body = Self.form("/explore", parameters, byDefault: "account", metricDefault: metric.rawValue)
+        let dimension = summary.query.groupBy.map(\.rawValue).joined(separator: ", ")
+        body += chart(report, metric: metric, title: "\(metric.title(unit: .hours)) by \(dimension) per \(summary.query.period.rawValue)")
+        body += "<p><a href=\"/explore.csv?\(Self.escape(query))\" download>Download this table as CSV</a></p>"
+        body += table(shown, caption: "Usage by \(dimension) per \(summary.query.period.rawValue)", sortLink: sortLink)
+        body += "<p>\(Self.escape(report.basisSentence))</p>"
+        return page("Explorer", current: "/explore", body)
+    }
+
+    func explorerCSV(_ request: Request) async throws -> Response {
+        let (summary, _) = try Self.request(request.uri.queryParameters, by: .account)
+        let report = try await store.report(summary.query)
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                               .contentDisposition: "attachment; filename=\"tally.csv\""],
+                        body: .init(byteBuffer: ByteBuffer(string: report.table(unit: .hours, metrics: summary.metrics).renderCSV())))
+    }
+
+    func gpu(_ request: Request) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        let (summary, _) = try Self.request(parameters, by: .gpuClass)
+        var overTime = summary.query
+        overTime.groupBy = [.gpuClass]
+        let byClass = try await store.report(overTime)
+        var models = summary.query
+        models.groupBy = [.gpuModel, .gpuClass]
+        models.period = .total
+        models.filters[.gpuModel] = nil
+        let byModel = try await store.report(models)
+        var body = chart(byClass, metric: .gpuHours, title: "GPU hours by GPU class per \(summary.query.period.rawValue)")
+        body += table(byModel.table(unit: .hours, metrics: [.jobs, .gpuHours, .normalisedGPUHours, .averageGPUs]),
+                      caption: "GPU hours by model and class: raw and class-weighted, side by side")
+        return page("GPUs", current: "/gpu", body)
+    }
+
+    func quality(_ request: Request) async throws -> Response {
+        let status = try await store.status()
+        var body = "<section aria-label=\"Summary\" class=\"totals\">"
+            + "<div><b data-figure=\"records\">\(status.records)</b>records</div>"
+            + "<div><b data-figure=\"rejected\">\(status.rejectedLines)</b>rejected lines</div></section>"
+        var coverage = Table(columns: ["site", "cluster", "first day", "last day", "days with data", "gap days", "gaps"],
+                             numericColumns: [4, 5])
+        for entry in try await store.coverage() {
+            let gaps = entry.gaps.prefix(8).map { "\(UTCDay.label($0.lowerBound))…\(UTCDay.label($0.upperBound))" }
+                .joined(separator: ", ") + (entry.gaps.count > 8 ? ", …" : "")
+            coverage.rows.append([.text(entry.site), .text(entry.cluster), .text(UTCDay.label(entry.firstDay)),
+                                  .text(UTCDay.label(entry.lastDay)), .integer(entry.daysWithData), .integer(entry.gapDays),
+                                  .text(gaps)])
+        }
+        body += table(coverage, caption: "Coverage: days with usage per cluster, and the gaps between")
+        var snapshots = Table(columns: ["site", "cluster", "source", "snapshots", "gaps"], numericColumns: [3, 4])
+        for entry in try await store.snapshotCoverage() {
+            snapshots.rows.append([.text(entry.site), .text(entry.cluster), .text(entry.format), .integer(Int64(entry.snapshots)),
+                                   .integer(Int64(entry.gaps.count))])
+        }
+        if !snapshots.rows.isEmpty { body += table(snapshots, caption: "Snapshot sources") }
+        var sources = Table(columns: ["format", "source", "runs", "records", "rejected", "last read (UTC)"],
+                            numericColumns: [2, 3, 4])
+        for source in status.sources {
+            sources.rows.append([.text(source.format), .text(source.path), .integer(source.runs),
+                                 .integer(Int64(source.totals.records)), .integer(Int64(source.totals.rejected)),
+                                 .text(UTCDay.timestamp(source.lastSeen))])
+        }
+        body += table(sources, caption: "Sources and their last ingest")
+        var rejections = Table(columns: ["where", "field", "reason"])
+        for rejection in status.recentRejections {
+            rejections.rows.append([.text(rejection.position.description), .text(rejection.field ?? ""), .text(rejection.reason)])
+        }
+        if !rejections.rows.isEmpty { body += table(rejections, caption: "Latest rejected lines") }
+        return page("Data quality", current: "/quality", body)
+    }
+}
+
+extension UTCDay {
+    /// `2024-03-05` for a day number.
+    static func label(_ day: Int64) -> String { String(timestamp(day * seconds).prefix(10)) }
+
+    /// `2024-03-05T10:00:00` (UTC) for an instant.
+    static func timestamp(_ instant: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withDashSeparatorInDate]
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(instant)))
+    }
+}
