@@ -144,13 +144,27 @@ public struct APIServer: Sendable {
         addAuditorRoutes(onAuditor, on)
         let pages = DashboardPages(store: store)
         let dashboard = router.group("").add(middleware: DashboardAuthMiddleware(store: store, isPublic: publicDashboard))
+        // Pages are cached per URL until the data or configuration changes, as summaries are.
+        let pageCache = SummaryCache()
         for (path, handler) in [
             ("/", pages.overview), ("explore", pages.explorer), ("explore.csv", pages.explorerCSV), ("gpu", pages.gpu),
             ("quality", pages.quality),
-        ] as [(String, @Sendable (Request) async throws -> Response)] {
+        ] as [(String, @Sendable (Request) async throws -> ByteBuffer)] {
+            let type = path.hasSuffix(".csv") ? "text/csv; charset=utf-8" : "text/html; charset=utf-8"
             dashboard.get(RouterPath(path)) { request, context in
                 _ = try context.require(.read)
-                return try await handler(request)
+                let body: ByteBuffer
+                if DashboardPages.isStable(request) {
+                    body = try await pageCache.value(for: path + "?" + (request.uri.query ?? ""),
+                                                     generation: try await store.summaryGeneration()) {
+                        try await handler(request)
+                    }
+                } else {
+                    body = try await handler(request)
+                }
+                var headers: HTTPFields = [.contentType: type]
+                if path.hasSuffix(".csv") { headers[.contentDisposition] = "attachment; filename=\"tally.csv\"" }
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
             }
             registered.append(("GET", path == "/" ? "/" : "/" + path))
         }

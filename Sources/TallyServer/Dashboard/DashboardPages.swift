@@ -18,7 +18,7 @@ struct DashboardPages: Sendable {
 
     // MARK: Layout
 
-    func page(_ title: String, current: String, _ body: String) -> Response {
+    func page(_ title: String, current: String, _ body: String) -> ByteBuffer {
         let links = [("/", "Overview"), ("/explore", "Explorer"), ("/gpu", "GPUs"), ("/quality", "Data quality")]
         let nav = links.map { path, name in
             "<a href=\"\(path)\"\(path == current ? " aria-current=\"page\"" : "")>\(name)</a>"
@@ -42,8 +42,7 @@ struct DashboardPages: Sendable {
             \(body)
             </main></body></html>
             """
-        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(string: html)))
+        return ByteBuffer(string: html)
     }
 
     /// A semantic table of report cells (the same strings as `tally report` and the API).
@@ -125,7 +124,7 @@ struct DashboardPages: Sendable {
 
     // MARK: Pages
 
-    func overview(_ request: Request) async throws -> Response {
+    func overview(_ request: Request) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
         let (summary, metric) = try Self.request(parameters, by: .account)
         let report = try await store.report(summary.query)
@@ -163,7 +162,7 @@ struct DashboardPages: Sendable {
         return page("Overview", current: "/", body)
     }
 
-    func explorer(_ request: Request) async throws -> Response {
+    func explorer(_ request: Request) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
         let (summary, metric) = try Self.request(parameters, by: .account)
         let report = try await store.report(summary.query)
@@ -194,15 +193,20 @@ struct DashboardPages: Sendable {
         return page("Explorer", current: "/explore", body)
     }
 
-    func explorerCSV(_ request: Request) async throws -> Response {
+    func explorerCSV(_ request: Request) async throws -> ByteBuffer {
         let (summary, _) = try Self.request(request.uri.queryParameters, by: .account)
         let report = try await store.report(summary.query)
-        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
-                                               .contentDisposition: "attachment; filename=\"tally.csv\""],
-                        body: .init(byteBuffer: ByteBuffer(string: report.table(unit: .hours, metrics: summary.metrics).renderCSV())))
+        return ByteBuffer(string: report.table(unit: .hours, metrics: summary.metrics).renderCSV())
     }
 
-    func gpu(_ request: Request) async throws -> Response {
+    /// Whether the same URL always shows the same figures for the same data (a window with a start
+    /// but no end moves with the clock).
+    static func isStable(_ request: Request) -> Bool {
+        let parameters = request.uri.queryParameters
+        return parameters.get("from").map { $0.isEmpty } ?? true || !(parameters.get("to") ?? "").isEmpty
+    }
+
+    func gpu(_ request: Request) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
         let (summary, _) = try Self.request(parameters, by: .gpuClass)
         var overTime = summary.query
@@ -219,7 +223,7 @@ struct DashboardPages: Sendable {
         return page("GPUs", current: "/gpu", body)
     }
 
-    func quality(_ request: Request) async throws -> Response {
+    func quality(_ request: Request) async throws -> ByteBuffer {
         let status = try await store.status()
         var body = "<section aria-label=\"Summary\" class=\"totals\">"
             + "<div><b data-figure=\"records\">\(status.records)</b>records</div>"
