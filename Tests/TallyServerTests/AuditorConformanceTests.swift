@@ -27,22 +27,10 @@ import TallyTestSupport
         let reader = try TallyProcess.run(["token", "create", "--db", location, "--name", "reader", "--scope", "read"])
         let readToken = reader.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
-        let server = Process()
-        server.executableURL = TallyProcess.executable
-        server.arguments = ["serve", "--db", location, "--port", "0", "--auditor-token", "auditor-collectors"]
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let (server, url) = try TallyProcess.startServer(["serve", "--db", location, "--port", "0", "--auditor-token",
+                                                           "auditor-collectors"])
         defer { server.terminate(); server.waitUntilExit() }
-        var line = Data()
-        while !line.contains(0x0A) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let port = String(decoding: line, as: UTF8.self).split(separator: ":").last?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let port = String(url.split(separator: ":").last ?? "")
         #expect(Int(port) != nil)
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -133,22 +133,8 @@ import TallyTestSupport
                                              "--fields", "jobid,jobidraw,cluster,partition,qos,account,group,gid,user,uid,submit,eligible,start,end,elapsed,exitcode,state,nnodes,ncpus,reqcpus,reqmem,reqtres,alloctres,timelimit,nodelist,jobname",
                                              Fixtures.example("slurm/ccr-phillips.sacct.log")])
         #expect(ingested.status == 0)
-        let server = Process()
-        server.executableURL = TallyProcess.executable
-        server.arguments = ["serve", "--db", db, "--port", "0", "--public-dashboard"]
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let (server, url) = try TallyProcess.startServer(["serve", "--db", db, "--port", "0", "--public-dashboard"])
         defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
-        var line = Data()
-        while !line.contains(0x0A) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let url = String(decoding: line, as: UTF8.self).replacingOccurrences(of: "listening on ", with: "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
         let shots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".build/screenshots")
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)

@@ -31,23 +31,10 @@ import TallyTestSupport
         #expect(created.stderr.contains("will not be shown again"))
         #expect(!(try TallyProcess.run(["token", "list", "--db", db]).stdout.contains(secret)))
 
-        let server = Process()
-        server.executableURL = TallyProcess.executable
-        server.arguments = ["serve", "--db", db, "--port", "0", "--tls-cert", certificate, "--tls-key", key]
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        // The first line says where it listens.
-        var line = Data()
-        while !line.contains(0x0A) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        #expect(text.hasPrefix("listening on https://127.0.0.1:"))
-        let port = Int(text.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        let (server, url) = try TallyProcess.startServer(["serve", "--db", db, "--port", "0", "--tls-cert", certificate,
+                                                           "--tls-key", key])
+        #expect(url.hasPrefix("https://127.0.0.1:"))
+        let port = Int(url.split(separator: ":").last ?? "") ?? 0
 
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(certificate)

@@ -64,19 +64,7 @@ final class ShippingRig: @unchecked Sendable {
 
     /// Starts `tally serve` on the rig's port and waits until it listens.
     func startServer() throws {
-        let process = Process()
-        process.executableURL = TallyProcess.executable
-        process.arguments = ["serve", "--db", central, "--port", String(port)]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var seen = Data()
-        while !seen.contains(0x0A) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen.append(chunk)
-        }
+        let (process, _) = try TallyProcess.startServer(["serve", "--db", central, "--port", String(port)])
         server = process
     }
 

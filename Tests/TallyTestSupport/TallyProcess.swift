@@ -37,3 +37,25 @@ public struct TallyProcess {
     }
 }
 
+
+extension TallyProcess {
+    /// Starts `tally serve …` (or any command that prints `listening on URL` first) and waits for
+    /// that line; returns the process and the URL.
+    public static func startServer(_ arguments: [String]) throws -> (process: Process, url: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(0x0A) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (process, text.hasPrefix("listening on ") ? String(text.dropFirst("listening on ".count)) : text)
+    }
+}

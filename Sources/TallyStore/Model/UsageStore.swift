@@ -49,7 +49,6 @@ public protocol UsageStore: Actor {
     func snapshotCoverage(interval: Int64?, gcThreshold: Int64?) async throws -> [SnapshotCoverage]
 
     // AUDITOR-compatible records
-    func auditorDocument(recordID: String) async throws -> AuditorDocument?
     /// Stores or replaces a document.
     func saveAuditorDocument(_ document: AuditorDocument) async throws
     /// Streams matching documents in the query's order until `body` returns false.
@@ -75,6 +74,14 @@ public protocol UsageStore: Actor {
 }
 
 extension UsageStore {
+    public func auditorDocument(recordID: String) async throws -> AuditorDocument? {
+        var query = AuditorDocumentQuery()
+        query.recordID = recordID
+        var found: AuditorDocument?
+        try await forEachAuditorDocument(query) { found = $0; return false }
+        return found
+    }
+
     public func snapshotCoverage() async throws -> [SnapshotCoverage] {
         try await snapshotCoverage(interval: nil, gcThreshold: nil)
     }

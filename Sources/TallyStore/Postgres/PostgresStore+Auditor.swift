@@ -1,14 +1,6 @@
 import PostgresNIO
 
 extension PostgresStore {
-    public func auditorDocument(recordID: String) async throws -> AuditorDocument? {
-        var query = AuditorDocumentQuery()
-        query.recordID = recordID
-        var found: AuditorDocument?
-        try await forEachAuditorDocument(query) { found = $0; return false }
-        return found
-    }
-
     public func saveAuditorDocument(_ document: AuditorDocument) async throws {
         try await client.query("""
             INSERT INTO auditor_record (record_id, document, start_time, stop_time)

@@ -1,14 +1,6 @@
 import GRDB
 
 extension SQLiteStore {
-    public func auditorDocument(recordID: String) async throws -> AuditorDocument? {
-        var query = AuditorDocumentQuery()
-        query.recordID = recordID
-        var found: AuditorDocument?
-        try await forEachAuditorDocument(query) { found = $0; return false }
-        return found
-    }
-
     public func saveAuditorDocument(_ document: AuditorDocument) async throws {
         try await queue.write { db in
             try db.execute(sql: """
