@@ -60,13 +60,13 @@ struct PostgresBatchWriter {
         let needsHosts = plans.needsHosts
         for record in batch.records {
             let ids = try dimensions.ids(for: record, .provisional)
-            let fingerprint = RecordWriter.fingerprint(record)
+            let fingerprint = JobRows.fingerprint(record)
             let facts = record.usage
             let host = needsHosts ? HostList.first(record.nodeList) : ""
             let key = record.naturalKey
             if let existing = stored[key] {
-                // A stale line (running after completed) never replaces a more final one.
-                if existing.fingerprint == fingerprint || record.state.finality < existing.state.finality {
+                if JobRows.keepsStored(fingerprint: existing.fingerprint, state: existing.state, over: fingerprint,
+                                       record.state) {
                     outcome.unchanged += 1
                     continue
                 }
@@ -138,7 +138,7 @@ struct PostgresBatchWriter {
 
     private func copyJobs(_ rows: [Pending], mapping: [Int64: Int64]) async throws {
         guard !rows.isEmpty else { return }
-        let columns = RecordWriter.columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let columns = JobRows.columns
         let sourceID = run.sourceID
         try await connection.copyFrom(table: "job", columns: columns, logger: logger) { writer in
             var copy = CopyText()

@@ -107,8 +107,7 @@ extension PostgresStore {
             dimensions = dictionary
             plans = PlanCache(normaliser: Normaliser(current))
             var timed = stats
-            let elapsed = ContinuousClock.now - clock
-            timed.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            timed.seconds = (ContinuousClock.now - clock).seconds
             logger.debug("rebuilt summaries", metadata: ["records": "\(stats.records)", "fingerprint": "\(stats.fingerprint)"])
             return timed
         } catch {

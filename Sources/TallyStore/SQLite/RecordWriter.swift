@@ -16,13 +16,7 @@ struct RecordWriter {
     private var rollups = RollupBuilder()
     private var minT0 = Int64.max, maxT1 = Int64.min, maxSpan: Int64 = 0
 
-    static let columns = """
-        natural_key, fingerprint, format, site, cluster, account, grp, usr, partition, qos, state, gpu_model,
-        job_id, local_job_id, name, raw_state, submit, eligible, start, end_time, wall, cores, gpus, nodes,
-        node_list, mem_alloc, mem_req, mem_used, cpu, energy, billing, exit_code, exit_signal, source_id, line,
-        t0, t1
-        """
-    static let placeholders = Array(repeating: "?", count: 37).joined(separator: ", ")
+    static let placeholders = Array(repeating: "?", count: JobRows.columns.count).joined(separator: ", ")
 
     init(db: Database, dimensions: DimensionDictionary, plans: PlanCache, run: IngestRun) throws {
         self.db = db
@@ -30,9 +24,9 @@ struct RecordWriter {
         self.plans = plans
         self.run = run
         insert = try db.cachedStatement(sql: """
-            INSERT INTO job (\(Self.columns)) VALUES (\(Self.placeholders)) ON CONFLICT (natural_key) DO NOTHING
+            INSERT INTO job (\(JobRows.columnList)) VALUES (\(Self.placeholders)) ON CONFLICT (natural_key) DO NOTHING
             """)
-        replace = try db.cachedStatement(sql: "INSERT OR REPLACE INTO job (\(Self.columns)) VALUES (\(Self.placeholders))")
+        replace = try db.cachedStatement(sql: "INSERT OR REPLACE INTO job (\(JobRows.columnList)) VALUES (\(Self.placeholders))")
         lookup = try db.cachedStatement(sql: """
             SELECT natural_key, fingerprint, state, site, cluster, account, grp, usr, partition, qos, gpu_model,
                    start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, eligible, node_list
@@ -65,7 +59,7 @@ struct RecordWriter {
 
     private mutating func upsert(_ record: UsageRecord, _ outcome: inout BatchOutcome) throws {
         let ids = try dimensions.ids(for: record, .inserting(db))
-        let fingerprint = Self.fingerprint(record)
+        let fingerprint = JobRows.fingerprint(record)
         let facts = record.usage
         try bind(insert, record: record, ids: ids, fingerprint: fingerprint, facts: facts)
         try step(insert)
@@ -78,7 +72,7 @@ struct RecordWriter {
             throw StoreError.corrupt("job \(record.naturalKey) conflicted but cannot be read")
         }
         // A stale line (running after completed) never replaces a more final one.
-        if existing.fingerprint == fingerprint || record.state.finality < existing.state.finality {
+        if JobRows.keepsStored(fingerprint: existing.fingerprint, state: existing.state, over: fingerprint, record.state) {
             outcome.unchanged += 1
             return
         }
@@ -198,22 +192,6 @@ struct RecordWriter {
             sqlite3_reset(statement.sqliteStatement)
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message)
         }
-    }
-
-    /// Everything stored about a record except where it was read: the same job read from another
-    /// file or line is unchanged.
-    static func fingerprint(_ record: UsageRecord) -> Int64 {
-        var hash = StableHash()
-        let texts: [String?] = [record.site, record.cluster, record.jobID, record.localJobID, record.name, record.user,
-                     record.group, record.account, record.partition, record.qos, record.nodeList, record.gpuModel,
-                     record.rawState, record.state.rawValue]
-        for text in texts { hash.combine(text) }
-        let numbers: [Int64?] = [record.submit, record.eligible, record.start, record.end, record.wallSeconds,
-                       Int64(record.cores), Int64(record.gpus), Int64(record.nodeCount), record.memoryAllocated,
-                       record.memoryRequested, record.memoryUsedPeak, record.cpuSeconds, record.energyJoules,
-                       record.billing, record.exitCode.map(Int64.init), record.exitSignal.map(Int64.init)]
-        for number in numbers { hash.combine(number) }
-        return Int64(bitPattern: hash.value)
     }
 }
 

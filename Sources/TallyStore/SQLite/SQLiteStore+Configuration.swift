@@ -12,6 +12,11 @@ public struct AppliedConfiguration: Sendable, Hashable {
     public var appliedAt: Int64
 }
 
+extension Duration {
+    /// As a floating-point number of seconds (for figures people read).
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
 /// What a rebuild did.
 public struct RebuildStats: Sendable, Hashable {
     public var records: Int64
@@ -83,8 +88,7 @@ extension SQLiteStore {
             plans = cache
             summaryWrites += 1
             var timed = stats
-            let elapsed = ContinuousClock.now - clock
-            timed.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            timed.seconds = (ContinuousClock.now - clock).seconds
             logger.debug("rebuilt summaries", metadata: ["records": "\(stats.records)", "fingerprint": "\(stats.fingerprint)"])
             return timed
         } catch {
