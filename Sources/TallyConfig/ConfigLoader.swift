@@ -64,7 +64,8 @@ struct ConfigParser {
         self.root = root; self.lines = lines; self.path = path
     }
 
-    static let sections = ["site", "benchmark", "gpu_class", "charge_rate", "alias", "user", "resource"]
+    static let sections = ["site", "benchmark", "gpu_class", "charge_rate", "alias", "user", "resource",
+                           "fairshare", "share", "priority", "quota", "quota_group"]
 
     mutating func error(_ line: Int?, _ message: String) {
         issues.append(ConfigIssue(path: path, line: line, message: message))
@@ -194,8 +195,113 @@ struct ConfigParser {
                 nodes: reader.integer("nodes", &self) ?? 0, validity: reader.validity(&self), line: reader.line ?? index))
             reader.finish(allowed: ["cluster", "partition", "cores", "gpus", "gpu_model", "nodes", "valid_from", "valid_until"], &self)
         }
+        configuration.policy = parsePolicy()
         checkOverlaps(configuration)
         return configuration
+    }
+
+    /// `[fairshare]`, `[[share]]`, `[priority]`, `[quota]` and `[[quota_group]]`.
+    mutating func parsePolicy() -> PolicySettings {
+        var policy = PolicySettings()
+        if var reader = section("fairshare") {
+            if let value = reader.duration("half_life", &self) { policy.fairShare.halfLife = value }
+            if let value = reader.milli("dampening", &self) {
+                if value <= 0 { error(reader.line(for: "dampening", self), "[fairshare] dampening must be positive") }
+                else { policy.fairShare.dampening = Double(value) / 1000 }
+            }
+            if let text = reader.string("usage", &self) {
+                if let basis = FairShareSettings.UsageBasis(rawValue: text.lowercased()) { policy.fairShare.usage = basis }
+                else { error(reader.line(for: "usage", self), "[fairshare] usage must be billing or cores") }
+            }
+            reader.finish(allowed: ["half_life", "dampening", "usage"], &self)
+        }
+        var seen: [String: Int?] = [:]
+        for var reader in entries("share") {
+            guard let account = reader.string("account", &self, required: true) else { continue }
+            let user = reader.string("user", &self)
+            var shares: Int64? = 1
+            if let value = reader.table["shares"], value.string?.lowercased() == "parent" {
+                _ = reader.string("shares", &self)
+                shares = nil
+            } else if let value = reader.integer("shares", &self) {
+                if value < 0 { error(reader.line(for: "shares", self), "[[share]] shares must not be negative") }
+                shares = value
+            }
+            let parent = reader.string("parent", &self)
+            if user != nil, parent != nil {
+                error(reader.line(for: "parent", self), "[[share]] a user association's parent is its account: drop 'parent'")
+            }
+            let key = "\(account)/\(user ?? "")"
+            if let earlier = seen[key] {
+                error(reader.line, "[[share]] \(user.map { "user \($0) in " } ?? "")account \(account) is listed twice (first at line \(earlier.map(String.init) ?? "?"))")
+            }
+            seen[key] = reader.line
+            policy.shares.append(ShareEntry(account: account, user: user, parent: parent, shares: shares))
+            reader.finish(allowed: ["account", "user", "parent", "shares"], &self)
+        }
+        if var reader = section("priority") {
+            if let value = reader.duration("half_life", &self) { policy.priority.halfLife = value }
+            if let value = reader.milli("default_factor", &self) { policy.priority.defaultFactor = Double(value) / 1000 }
+            if let value = reader.milli("minimum", &self) { policy.priority.minimum = Double(value) / 1000 }
+            for (key, target) in [("factors", \CondorPrioritySettings.factors), ("group_factors", \CondorPrioritySettings.groupFactors)] {
+                guard let table = reader.table(key, &self) else { continue }
+                for (name, value) in table {
+                    guard let number = value.double ?? value.int.map(Double.init), number >= 1 else {
+                        error(reader.line(for: key, self), "[priority] \(key).\(name) must be a number ≥ 1")
+                        continue
+                    }
+                    policy.priority[keyPath: target][name] = number
+                }
+            }
+            reader.finish(allowed: ["half_life", "default_factor", "minimum", "factors", "group_factors"], &self)
+        }
+        if var reader = section("quota") {
+            if let value = reader.milli("pool", &self) {
+                if value < 0 { error(reader.line(for: "pool", self), "[quota] pool must not be negative") }
+                policy.quota.pool = Double(value) / 1000
+            }
+            if let value = reader.boolean("allow_oversubscription", &self) { policy.quota.allowOversubscription = value }
+            if let value = reader.boolean("strict", &self) { policy.quota.strictEnforcement = value }
+            reader.finish(allowed: ["pool", "allow_oversubscription", "strict"], &self)
+        }
+        var groupNames: [String: Int] = [:]
+        for (index, var reader) in entries("quota_group").enumerated() {
+            guard let name = reader.string("name", &self, required: true) else { continue }
+            let quota = reader.milli("quota", &self).map { Double($0) / 1000 }
+            let dynamic = reader.milli("dynamic", &self).map { Double($0) / 1000 }
+            if let quota, quota < 0 { error(reader.line(for: "quota", self), "[[quota_group]] \(name): quota must not be negative") }
+            if let dynamic, !(0...1).contains(dynamic) {
+                error(reader.line(for: "dynamic", self), "[[quota_group]] \(name): dynamic is a fraction from 0 to 1")
+            }
+            if quota != nil, dynamic != nil {
+                warning(reader.line, "[[quota_group]] \(name): both quota and dynamic given; the static quota wins (as in HTCondor)")
+            }
+            let accept = reader.boolean("accept_surplus", &self) ?? false
+            let line = reader.line ?? index
+            if let earlier = groupNames[name.lowercased()] {
+                error(line, "[[quota_group]] \(name) is listed twice (first at line \(earlier))")
+            }
+            groupNames[name.lowercased()] = line
+            policy.quotaGroups.append(QuotaGroupEntry(name: name, staticQuota: quota, dynamicQuota: dynamic, acceptSurplus: accept, line: line))
+            reader.finish(allowed: ["name", "quota", "dynamic", "accept_surplus"], &self)
+        }
+        for group in policy.quotaGroups {
+            let parts = group.name.lowercased().split(separator: ".")
+            if parts.count > 1, groupNames[parts.dropLast().joined(separator: ".")] == nil {
+                warning(group.line, "[[quota_group]] \(group.name): its parent group is not listed, so HTCondor ignores it (and so does Tally)")
+            }
+        }
+        return policy
+    }
+
+    /// A single `[name]` table, or nil (with an error if it is something else).
+    mutating func section(_ name: String) -> TableReader? {
+        guard let value = root[name] else { return nil }
+        guard let table = value.table else {
+            error(lines.key(name, inTableAt: nil), "'\(name)' must be a table ([\(name)])")
+            return nil
+        }
+        return TableReader(table: table, line: lines.header(name), name: "[\(name)]")
     }
 
     /// Readers for each `[[name]]` entry (an array of tables).
@@ -301,6 +407,24 @@ struct TableReader {
             return nil
         }
         return Int64(number)
+    }
+
+    mutating func boolean(_ key: String, _ parser: inout ConfigParser) -> Bool? {
+        guard let value = value(key, &parser, required: false) else { return nil }
+        guard let flag = value.bool else {
+            parser.error(line(for: key, parser), "\(name): '\(key)' must be true or false")
+            return nil
+        }
+        return flag
+    }
+
+    /// A duration in seconds: a number, or text such as `7d`, `12h`, `7-0` (Slurm's form).
+    mutating func duration(_ key: String, _ parser: inout ConfigParser) -> Double? {
+        guard let value = value(key, &parser, required: false) else { return nil }
+        if let number = value.double ?? value.int.map(Double.init), number >= 0 { return number }
+        if let text = value.string, let seconds = DurationText.seconds(text) { return seconds }
+        parser.error(line(for: key, parser), "\(name): '\(key)' must be a duration (seconds, or 7d, 12h, 30m, 7-0)")
+        return nil
     }
 
     /// A decimal as thousandths (scores, factors, rates).

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import TallyApp
+import TallyCore
 import TallyServer
 import TallyShip
 import TallyStore
@@ -68,9 +69,7 @@ struct Ship: AsyncParsableCommand {
     }
 
     static func seconds(_ text: String) -> Double? {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
-        if let unit = text.last.flatMap({ units[$0] }), let value = Double(text.dropLast()), value > 0 { return value * unit }
-        return Double(text).flatMap { $0 > 0 ? $0 : nil }
+        DurationText.seconds(text).flatMap { $0 > 0 ? $0 : nil }
     }
 
     func run() async throws {

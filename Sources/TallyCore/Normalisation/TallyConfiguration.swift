@@ -10,6 +10,8 @@ public struct TallyConfiguration: Sendable, Hashable {
     public var aliases: [AliasRule]
     public var users: [String: UserEntry]
     public var resources: [ResourceEntry]
+    /// Fair-share, priority and quota settings (read by policy commands, not by summaries).
+    public var policy = PolicySettings()
     /// The file it came from, if any (for messages).
     public var path: String?
 

@@ -110,12 +110,14 @@ public struct CondorAccountant: Sendable {
 }
 
 /// A binary min-heap of (instant, weight), for the ends of running jobs.
-struct MinHeap: Sendable {
+public struct MinHeap: Sendable {
     private var items: [(Int64, Double)] = []
 
-    var peek: (Int64, Double)? { items.first }
+    public init() {}
 
-    mutating func push(_ instant: Int64, _ weight: Double) {
+    public var peek: (Int64, Double)? { items.first }
+
+    public mutating func push(_ instant: Int64, _ weight: Double) {
         items.append((instant, weight))
         var child = items.count - 1
         while child > 0 {
@@ -126,7 +128,7 @@ struct MinHeap: Sendable {
         }
     }
 
-    mutating func pop() -> (Int64, Double)? {
+    public mutating func pop() -> (Int64, Double)? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()

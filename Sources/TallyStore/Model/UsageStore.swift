@@ -67,6 +67,13 @@ public protocol UsageStore: Actor {
     /// Stored summary rows of a month (year × 12 + month − 1).
     func apelSummaries(month: Int64) async throws -> [APELSummaryRecord]
 
+    // Allocations (tally alloc)
+    /// Stores an allocation; without `replacing`, an existing one of that name is kept and false returned.
+    func saveAllocation(_ allocation: Allocation, replacing: Bool) async throws -> Bool
+    func allocations() async throws -> [Allocation]
+    func addAllocationCharge(_ charge: AllocationCharge) async throws
+    func allocationCharges(allocation: String) async throws -> [AllocationCharge]
+
     // API tokens
     func createToken(name: String, hash: String, scopes: [String], sites: [String]) async throws -> StoredToken
     func token(hash: String) async throws -> StoredToken?

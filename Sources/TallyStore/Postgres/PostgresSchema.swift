@@ -106,6 +106,7 @@ enum PostgresSchema {
         (2, "AUDITOR documents", Schema.auditorTable.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
         (3, "shipping", Schema.shippingTables.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
         (4, "APEL summaries", Schema.apelSummaryTable.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
+        (5, "allocations", AllocationColumns.tables.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
     ]
 
     /// Room left in each page lets summary updates stay on their page (HOT updates), without a new

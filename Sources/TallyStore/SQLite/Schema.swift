@@ -150,6 +150,9 @@ enum Schema {
         migrator.registerMigration("v8: APEL summaries") { db in
             try db.execute(sql: Schema.apelSummaryTable)
         }
+        migrator.registerMigration("v9: allocations") { db in
+            try db.execute(sql: AllocationColumns.tables)
+        }
         return migrator
     }
 
