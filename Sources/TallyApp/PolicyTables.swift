@@ -85,7 +85,7 @@ public enum PolicyTables {
 
     /// One line per figure of a burn-down.
     public static func burnDown(_ burn: BurnDown, calendar: PeriodCalendar) -> Table {
-        let unit = burn.allocation.unit.rawValue
+        let unit = burn.allocation.unit.label
         var table = Table(columns: ["figure", "value"], numericColumns: [])
         func add(_ name: String, _ value: String) { table.rows.append([.text(name), .text(value)]) }
         add("allocation", "\(burn.allocation.name) (\(burn.allocation.dimension.rawValue) \(burn.allocation.owner))")

@@ -142,6 +142,7 @@ public struct APIServer: Sendable {
             return try await ShippedBatchIntake(store: store).accept(body, headers: request.headers, from: principal)
         }
         addAuditorRoutes(onAuditor, on)
+        addPolicyRoutes(on)
         let pages = DashboardPages(store: store)
         let dashboard = router.group("").add(middleware: DashboardAuthMiddleware(store: store, isPublic: publicDashboard))
         // Pages are cached per URL until the data or configuration changes, as summaries are.
@@ -247,6 +248,8 @@ func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> 
 func jsonBytes(_ value: some Encodable) throws -> Data {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    // Fair Tree's level fair-share of a user who used nothing is infinite, as sshare prints it.
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return try encoder.encode(value)
 }
 

@@ -328,7 +328,7 @@ struct AllocCommand: AsyncParsableCommand {
         @Argument(help: "Allocation name.")
         var name: String
 
-        @Option(help: "Amount in the allocation's unit; negative for a refund.")
+        @Option(parsing: .unconditional, help: "Amount in the allocation's unit; negative for a refund.")
         var amount: Double
 
         @Option(help: "Why (kept with the charge).")

@@ -169,7 +169,7 @@ import Testing
         ], settings: QuotaSettings())
         let quotas = tree.quotas(pool: 100)
         #expect(quotas["a"] == 40 && quotas["b"] == 30 && quotas["c"] == 15 && quotas["a.x"] == 20)
-        #expect(quotas[GroupQuotaTree.rootName] == 100)
+        #expect(quotas[GroupQuotaTree.rootName] == 15)
         #expect(tree.group(for: "A.X.alice") == "a.x")
         #expect(tree.group(for: "group_other") == GroupQuotaTree.rootName)
     }

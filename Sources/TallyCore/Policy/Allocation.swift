@@ -17,6 +17,15 @@ public struct Allocation: Sendable, Hashable, Codable {
             }
         }
 
+        /// As tables print it.
+        public var label: String {
+            switch self {
+            case .su: "SU"
+            case .coreHours: "core-hours"
+            case .gpuHours: "GPU-hours"
+            }
+        }
+
         public init?(argument: String) {
             switch argument.lowercased().replacingOccurrences(of: "-", with: "_") {
             case "su", "sus", "service_units": self = .su

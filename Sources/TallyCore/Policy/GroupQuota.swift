@@ -239,11 +239,14 @@ public struct GroupQuotaTree: Sendable {
         return result
     }
 
-    /// Each group's quota for a pool size, without regard to demand.
+    /// Each group's quota for a pool size, without regard to demand; for `<none>`, what is left of
+    /// the pool for jobs in no group.
     public func quotas(pool: Double) -> [String: Double] {
         var nodes = self.nodes
         assignQuotas(&nodes, at: 0, quota: pool)
-        return Dictionary(uniqueKeysWithValues: nodes.map { ($0.entry.name, $0.quota) })
+        return Dictionary(uniqueKeysWithValues: nodes.enumerated().map { index, node in
+            (node.entry.name, index == 0 ? node.ownQuota : node.quota)
+        })
     }
 
     func assignQuotas(_ nodes: inout [Node], at position: Int, quota: Double) {
