@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "TallyServerTests",
             dependencies: [
-                "TallyServer", "TallyStore", "TallyCore", "TallyApp", "TallyCollectors", "TallyTestSupport", "TallyShip",
+                "TallyServer", "TallyStore", "TallyCore", "TallyApp", "TallyCollectors", "TallyConfig", "TallyTestSupport", "TallyShip",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
