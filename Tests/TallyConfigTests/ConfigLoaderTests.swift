@@ -99,3 +99,60 @@ import TallyTestSupport
         #expect(throws: ConfigError.self) { try UserDirectoryCSV.parse("name,email\nx,y\n", path: "u.csv") }
     }
 }
+
+@Suite struct PolicyConfigTests {
+    @Test func theExamplePolicyMeansWhatItSays() throws {
+        let loaded = try ConfigLoader.load(path: Fixtures.example("policy.toml"))
+        #expect(loaded.warnings.isEmpty)
+        let policy = loaded.configuration.policy
+        #expect(policy.fairShare.halfLife == 604_800)
+        #expect(policy.fairShare.usage == .billing)
+        #expect(policy.shares.count == 5)
+        #expect(policy.shares.last?.shares == nil)
+        #expect(policy.priority.halfLife == 86_400)
+        #expect(policy.priority.factors == ["group_cms.prod": 100])
+        #expect(policy.priority.groupFactors == ["group_atlas": 500])
+        #expect(policy.quota.pool == 1000)
+        #expect(policy.quotaGroups.map(\.name) == ["group_atlas", "group_cms", "group_cms.prod"])
+        let quotas = GroupQuotaTree(groups: policy.quotaGroups, settings: policy.quota).quotas(pool: 1000)
+        #expect(quotas["group_atlas"] == 600 && quotas["group_cms"] == 300 && quotas["group_cms.prod"] == 240)
+        // Policy does not change what summaries hold: the fingerprint ignores it.
+        #expect(loaded.configuration.fingerprint == TallyConfiguration.empty.fingerprint)
+    }
+
+    @Test func policyErrorsAreNamedByLine() {
+        let text = """
+            [fairshare]
+            half_life = "a week"
+            usage = "gpus"
+            [[share]]
+            account = "a"
+            user = "u"
+            parent = "root"
+            [[share]]
+            account = "a"
+            user = "u"
+            [[quota_group]]
+            name = "g"
+            dynamic = 1.5
+            [[quota_group]]
+            name = "x.y"
+            quota = 3
+            accept_surplus = "yes"
+            [quota]
+            pool = -1
+            surplus = true
+            """
+        let (_, issues) = ConfigLoader.check(text, path: "p.toml")
+        let byLine = Dictionary(grouping: issues, by: { $0.line ?? 0 })
+        #expect(byLine[2]?.first?.message.contains("must be a duration") == true)
+        #expect(byLine[3]?.first?.message.contains("billing or cores") == true)
+        #expect(byLine[7]?.first?.message.contains("parent is its account") == true)
+        #expect(byLine[8]?.first?.message.contains("listed twice") == true)
+        #expect(byLine[13]?.first?.message.contains("fraction from 0 to 1") == true)
+        #expect(byLine[14]?.contains { $0.severity == .warning && $0.message.contains("parent group is not listed") } == true)
+        #expect(byLine[17]?.first?.message.contains("must be true or false") == true)
+        #expect(byLine[19]?.first?.message.contains("must not be negative") == true)
+        #expect(byLine[20]?.first?.message.contains("unknown key 'surplus'") == true)
+    }
+}
