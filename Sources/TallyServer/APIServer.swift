@@ -149,13 +149,14 @@ public struct APIServer: Sendable {
         let pageCache = SummaryCache()
         for (path, handler) in [
             ("/", pages.overview), ("explore", pages.explorer), ("explore.csv", pages.explorerCSV), ("gpu", pages.gpu),
-            ("quality", pages.quality),
+            ("quality", pages.quality), ("allocations", pages.allocations),
         ] as [(String, @Sendable (Request) async throws -> ByteBuffer)] {
             let type = path.hasSuffix(".csv") ? "text/csv; charset=utf-8" : "text/html; charset=utf-8"
             dashboard.get(RouterPath(path)) { request, context in
                 _ = try context.require(.read)
                 let body: ByteBuffer
-                if DashboardPages.isStable(request) {
+                // Burn-down projections move with the clock: never cached.
+                if path != "allocations", DashboardPages.isStable(request) {
                     body = try await pageCache.value(for: path + "?" + (request.uri.query ?? ""),
                                                      generation: try await store.summaryGeneration()) {
                         try await handler(request)

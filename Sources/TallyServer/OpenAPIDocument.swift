@@ -75,6 +75,8 @@ enum OpenAPIDocument {
           "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
         "/quality": {"get": {"summary": "Dashboard data quality (HTML): coverage and gaps, sources, rejected lines", "responses": {
           "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
+        "/allocations": {"get": {"summary": "Dashboard allocations (HTML): burn-down chart, figures and per-user use of each allocation", "responses": {
+          "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
         "/login": {
           "get": {"summary": "Dashboard sign-in form", "security": [], "responses": {"200": {"description": "text/html"}}},
           "post": {"summary": "Sign in with a read token (form field token); sets an HttpOnly cookie", "security": [], "responses": {

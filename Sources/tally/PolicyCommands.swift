@@ -249,7 +249,7 @@ struct AllocCommand: AsyncParsableCommand {
             guard try await store.saveAllocation(allocation, replacing: replace) else {
                 throw ValidationError("allocation \(name) exists (use --replace to change it)")
             }
-            print("allocation \(name): \(fixedPoint(allocation.amount, places: 3)) \(unit.rawValue) for \(dimension.rawValue) \(account), "
+            print("allocation \(name): \(fixedPoint(allocation.amount, places: 3)) \(unit.label) for \(dimension.rawValue) \(account), "
                   + "\(calendar.formatDateTime(startInstant)) .. \(calendar.formatDateTime(endInstant))")
         }
     }

@@ -75,13 +75,41 @@ import TallyTestSupport
         for account in accounts { #expect(explore.body.contains("data-series=\"\(account)\"")) }
         #expect(!explore.body.contains("data-series=\"Value\""))
 
-        for page in ["/", "/gpu", "/quality"] {
+        for page in ["/", "/gpu", "/quality", "/allocations"] {
             let answer = try await server.call(.GET, page, token: reader)
             #expect(answer.status == 200, "\(page)")
             #expect(answer.body.contains("<main>"), "\(page)")
         }
         let quality = try await server.call(.GET, "/quality", token: reader)
         #expect(quality.body.contains("data-figure=\"records\">28<"))
+    }
+
+    @Test(arguments: Backend.all) func allocationsPageShowsWhatAllocShowPrints(backend: Backend) async throws {
+        let server = try await RunningServer.start(backend)
+        let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")
+        _ = try await IngestPipeline(store: server.store).ingest(
+            path: path, collector: SacctCollector(file: path, options: .init(timeZone: TimeZone(identifier: "UTC")!)))
+        let created = try TallyProcess.run(["alloc", "create", "chem-nov", "--db", server.location, "--account", "chem",
+                                            "--amount", "0.05", "--unit", "core-hours", "--start", "2026-11-01", "--end", "2026-11-30",
+                                            "--user-limit", "carol=0.01"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let reader = try await server.token(scopes: ["read"])
+        let page = try await server.call(.GET, "/allocations?at=2026-11-24", token: reader)
+        #expect(page.status == 200)
+        let shown = Self.cells(page.body, caption: "Burn-down of chem-nov").map { $0.map(Self.unescape) }
+        let cli = try TallyProcess.run(["alloc", "show", "chem-nov", "--db", server.location, "--at", "2026-11-24", "--format", "csv"])
+        let lines = cli.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let figures = lines.dropFirst().prefix { $0 != "user,used,limit,pct_of_limit" }.filter { !$0.isEmpty }
+        #expect(!shown.isEmpty)
+        #expect(shown.map { $0.joined(separator: "|") } == figures.map { line -> String in
+            // CSV quotes values with commas; the page shows them plain.
+            let parts = line.split(separator: ",", maxSplits: 1).map(String.init)
+            return parts[0] + "|" + parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        })
+        // The chart names its series; over-limit and threshold warnings are shown as alerts.
+        #expect(page.body.contains("data-series=\"used\"") && page.body.contains("data-series=\"granted\""))
+        #expect(page.body.contains("role=\"alert\""))
+        #expect(cli.stderr.contains("warning: user carol"))
     }
 
     @Test func loginSetsACookieThatOpensThePages() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TallyApp
 import TallyCore
 import TallyStore
 
@@ -19,7 +20,8 @@ struct DashboardPages: Sendable {
     // MARK: Layout
 
     func page(_ title: String, current: String, _ body: String) -> ByteBuffer {
-        let links = [("/", "Overview"), ("/explore", "Explorer"), ("/gpu", "GPUs"), ("/quality", "Data quality")]
+        let links = [("/", "Overview"), ("/explore", "Explorer"), ("/gpu", "GPUs"), ("/allocations", "Allocations"),
+                     ("/quality", "Data quality")]
         let nav = links.map { path, name in
             "<a href=\"\(path)\"\(path == current ? " aria-current=\"page\"" : "")>\(name)</a>"
         }.joined(separator: " ")
@@ -221,6 +223,52 @@ struct DashboardPages: Sendable {
         body += table(byModel.table(unit: .hours, metrics: [.jobs, .gpuHours, .normalisedGPUHours, .averageGPUs]),
                       caption: "GPU hours by model and class: raw and class-weighted, side by side")
         return page("GPUs", current: "/gpu", body)
+    }
+
+    /// Every allocation's burn-down: the figures `tally alloc show` prints, and a chart of cumulative use.
+    func allocations(_ request: Request) async throws -> ByteBuffer {
+        let now = request.uri.queryParameters.get("at").flatMap { PeriodCalendar(timeZone: TimeZone(identifier: "UTC")!).parse($0) }
+            ?? Int64(Date().timeIntervalSince1970)
+        let engine = PolicyEngine(store: store, configuration: await store.currentConfiguration())
+        let calendar = PeriodCalendar(timeZone: TimeZone(identifier: "UTC")!)
+        let allocations = try await store.allocations()
+        var body = allocations.isEmpty ? "<p>No allocations yet (<code>tally alloc create</code>).</p>" : ""
+        for allocation in allocations {
+            let (burn, _) = try await engine.burnDown(allocation.name, at: now)
+            let end = min(now, allocation.end)
+            var used: [(Int64, Double)] = []
+            if end > allocation.start {
+                // Daily for a few months, weekly beyond: a readable number of points.
+                let period: PeriodKind = end - allocation.start > 120 * 86_400 ? .week : .day
+                let report = try await store.report(ReportQuery(window: allocation.start..<end, period: period,
+                                                                filters: [allocation.dimension: [allocation.owner]]))
+                let charges = try await store.allocationCharges(allocation: allocation.name)
+                var total = 0.0
+                for row in report.rows.sorted(by: { $0.period.start < $1.period.start }) {
+                    total += allocation.unit.metric.value(row.amounts, unit: .hours) ?? 0
+                    total += Double(charges.filter { $0.at >= row.period.start && $0.at < row.period.end }
+                        .reduce(0) { $0 + $1.amountMilli }) / 1000
+                    used.append((min(row.period.end, end), total))
+                }
+                if used.last.map({ abs($0.1 - burn.used) > 1e-6 }) ?? true { used.append((end, burn.used)) }
+            }
+            var projection: (Int64, Double)?
+            if let instant = burn.projectedExhaustion {
+                projection = (instant, allocation.amount)
+            } else if burn.lastsPastEnd, burn.burnRatePerDay > 0 {
+                projection = (allocation.end, burn.used + burn.burnRatePerDay * Double(allocation.end - end) / 86_400)
+            }
+            body += "<section aria-labelledby=\"alloc-\(Self.escape(allocation.name))\"><h2 id=\"alloc-\(Self.escape(allocation.name))\">"
+                + "\(Self.escape(allocation.name))</h2>"
+            body += BurnDownChart(title: "\(allocation.name): \(allocation.unit.label) used of \(StackedBarChart.label(allocation.amount))",
+                                  unit: allocation.unit.label, amount: allocation.amount, start: allocation.start, end: allocation.end,
+                                  used: used.map { ($0.0, $0.1) }, projection: projection.map { ($0.0, $0.1) }).svg
+            for warning in burn.warnings { body += "<p role=\"alert\">\(Self.escape(warning))</p>" }
+            body += table(PolicyTables.burnDown(burn, calendar: calendar), caption: "Burn-down of \(allocation.name)")
+            if !burn.users.isEmpty { body += table(PolicyTables.allocationUsers(burn), caption: "Use by user") }
+            body += "</section>"
+        }
+        return page("Allocations", current: "/allocations", body)
     }
 
     func quality(_ request: Request) async throws -> ByteBuffer {
