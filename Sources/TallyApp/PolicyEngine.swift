@@ -267,7 +267,7 @@ struct OccupancySweep: Sendable {
 
     init(periods: [Period]) { self.periods = periods }
 
-    func periodIndex(_ instant: Int64) -> Int? {
+    static func periodIndex(_ instant: Int64, in periods: [Period]) -> Int? {
         var low = 0, high = periods.count - 1
         while low <= high {
             let middle = (low + high) / 2
@@ -278,14 +278,14 @@ struct OccupancySweep: Sendable {
 
     /// Moves a group's clock to `instant`: runs that ended leave, and each period boundary passed
     /// records the level carried into the new period (its peak is at least that).
-    func advance(_ state: inout GroupState, to instant: Int64) {
+    static func advance(_ state: inout GroupState, to instant: Int64, periods: [Period]) {
         while true {
             let boundary = state.period.map { periods[$0].end }
             if let (ending, weight) = state.ends.peek, ending <= instant, boundary.map({ ending <= $0 }) ?? true {
                 state.inUse -= weight
                 _ = state.ends.pop()
             } else if let boundary, boundary <= instant {
-                state.period = periodIndex(boundary)
+                state.period = periodIndex(boundary, in: periods)
                 guard let period = state.period else { return }
                 state.perPeriod[period, default: State()].peak = max(state.perPeriod[period, default: State()].peak, state.inUse)
             } else {
@@ -295,9 +295,14 @@ struct OccupancySweep: Sendable {
     }
 
     mutating func add(group: String, start: Int64, end: Int64, cores: Double) {
-        var state = groups[group] ?? GroupState()
-        advance(&state, to: start)
-        if state.period == nil { state.period = periodIndex(start) }
+        // In place, through a static function: a method of `self` here would copy the dictionary
+        // being mutated, once per run.
+        Self.add(to: &groups[group, default: GroupState()], start: start, end: end, cores: cores, periods: periods)
+    }
+
+    static func add(to state: inout GroupState, start: Int64, end: Int64, cores: Double, periods: [Period]) {
+        advance(&state, to: start, periods: periods)
+        if state.period == nil { state.period = periodIndex(start, in: periods) }
         state.inUse += cores
         state.ends.push(end, cores)
         if let period = state.period {
@@ -305,19 +310,18 @@ struct OccupancySweep: Sendable {
         }
         // Core-seconds split across the periods the run crosses.
         var cursor = start
-        while cursor < end, let index = periodIndex(cursor) {
+        while cursor < end, let index = periodIndex(cursor, in: periods) {
             let stop = min(end, periods[index].end)
             state.perPeriod[index, default: State()].coreSeconds += cores * Double(stop - cursor)
             cursor = stop
         }
-        groups[group] = state
     }
 
     /// Carries every group's level through the periods after its last run started.
     mutating func finish() {
         guard let last = periods.last else { return }
         for name in groups.keys {
-            advance(&groups[name]!, to: last.end)
+            Self.advance(&groups[name]!, to: last.end, periods: periods)
         }
     }
 

@@ -16,6 +16,31 @@ struct InstantOption: ParsableArguments {
     }
 }
 
+/// What every policy command reads: database, configuration, zone, filters, output format.
+struct PolicyOptions: ParsableArguments {
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var configuration: ConfigOption
+    @OptionGroup var zone: TimeZoneOption
+    @OptionGroup var filter: FilterOptions
+
+    @Option(help: "Output: table, csv or json.")
+    var format: OutputFormat = .table
+
+    struct Context {
+        var opened: ConfiguredStore
+        var calendar: PeriodCalendar
+        var filters: [ReportDimension: Set<String>]
+        var engine: PolicyEngine { PolicyEngine(store: opened.store, configuration: opened.configuration) }
+    }
+
+    /// Opens the store with its configuration; periods and instants in the chosen zone.
+    func open() async throws -> Context {
+        let opened = try await configuration.open(database, mustExist: true)
+        return Context(opened: opened, calendar: PeriodCalendar(timeZone: try zone.resolve(site: opened.configuration.site)),
+                       filters: try filter.resolve())
+    }
+}
+
 func durationOption(_ text: String?, _ name: String) throws -> Double? {
     guard let text else { return nil }
     guard let seconds = DurationText.seconds(text) else {
@@ -48,10 +73,7 @@ struct FairShareCommand: AsyncParsableCommand {
 
     enum Style: String, ExpressibleByArgument, CaseIterable { case sshare, userprio }
 
-    @OptionGroup var database: DatabaseOptions
-    @OptionGroup var configuration: ConfigOption
-    @OptionGroup var zone: TimeZoneOption
-    @OptionGroup var filter: FilterOptions
+    @OptionGroup var options: PolicyOptions
     @OptionGroup var instant: InstantOption
 
     @Option(help: "sshare (Slurm) or userprio (HTCondor).")
@@ -71,12 +93,9 @@ struct FairShareCommand: AsyncParsableCommand {
     @Option(help: "Slurm usage basis: billing or cores.")
     var usage: FairShareSettings.UsageBasis?
 
-    @Option(help: "Output: table, csv or json.")
-    var format: OutputFormat = .table
-
     func run() async throws {
-        let opened = try await configuration.open(database, mustExist: true)
-        let calendar = PeriodCalendar(timeZone: try zone.resolve(site: opened.configuration.site))
+        let context = try await options.open()
+        let (opened, calendar, format) = (context.opened, context.calendar, options.format)
         let at = try instant.resolve(calendar)
         var policy = opened.configuration
         let halfLife = try durationOption(self.halfLife, "half-life")
@@ -87,14 +106,14 @@ struct FairShareCommand: AsyncParsableCommand {
             if let usage { settings.usage = usage }
             let shares = try associations.map { try SacctmgrAssociations.read(path: $0) }
             let engine = PolicyEngine(store: opened.store, configuration: policy)
-            let answer = try await engine.fairShare(at: at, shares: shares, settings: settings, filters: try filter.resolve())
+            let answer = try await engine.fairShare(at: at, shares: shares, settings: settings, filters: context.filters)
             printPolicy(PolicyTables.sshare(answer.result.rows(algorithm)), format: format, basis: answer.basis,
                         calendar: calendar, what: "Fair-share (\(algorithm.rawValue), half-life \(fixedPoint(settings.halfLife / 86_400, places: 2)) days)")
             for name in answer.result.unlisted { printError("note: \(name) is not in the share tree; counted with 1 share") }
         case .userprio:
             if let halfLife { policy.policy.priority.halfLife = halfLife }
             let engine = PolicyEngine(store: opened.store, configuration: policy)
-            let (rows, basis) = try await engine.priorities(at: at, filters: try filter.resolve())
+            let (rows, basis) = try await engine.priorities(at: at, filters: context.filters)
             printPolicy(PolicyTables.userprio(rows, calendar: calendar), format: format, basis: basis, calendar: calendar,
                         what: "User priorities (half-life \(fixedPoint(policy.policy.priority.halfLife / 3600, places: 2)) h)")
         }
@@ -120,10 +139,7 @@ struct QuotaCommand: AsyncParsableCommand {
                 Demand adds jobs submitted by --at that started within --lookahead of it.
                 """)
 
-        @OptionGroup var database: DatabaseOptions
-        @OptionGroup var configuration: ConfigOption
-        @OptionGroup var zone: TimeZoneOption
-        @OptionGroup var filter: FilterOptions
+        @OptionGroup var options: PolicyOptions
         @OptionGroup var instant: InstantOption
 
         @Option(help: ArgumentHelp("Pool size in cores (default: [quota] pool, else [[resource]] capacity).", valueName: "cores"))
@@ -132,17 +148,13 @@ struct QuotaCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("How far past --at to look for jobs that were waiting then.", valueName: "duration"))
         var lookahead = "1d"
 
-        @Option(help: "Output: table, csv or json.")
-        var format: OutputFormat = .table
-
         func run() async throws {
-            let opened = try await configuration.open(database, mustExist: true)
-            let calendar = PeriodCalendar(timeZone: try zone.resolve(site: opened.configuration.site))
+            let context = try await options.open()
+            let calendar = context.calendar
             let at = try instant.resolve(calendar)
-            let engine = PolicyEngine(store: opened.store, configuration: opened.configuration)
-            let status = try await engine.quotaStatus(at: at, pool: pool, lookahead: Int64(try durationOption(lookahead, "lookahead") ?? 86_400),
-                                                      filters: try filter.resolve())
-            printPolicy(PolicyTables.quotaStatus(status), format: format, basis: status.basis, calendar: calendar,
+            let status = try await context.engine.quotaStatus(at: at, pool: pool, lookahead: Int64(try durationOption(lookahead, "lookahead") ?? 86_400),
+                                                              filters: context.filters)
+            printPolicy(PolicyTables.quotaStatus(status), format: options.format, basis: status.basis, calendar: calendar,
                         what: "Quota status at \(calendar.formatDateTime(at)) for a pool of \(fixedPoint(status.pool, places: 0)) cores")
             for orphan in status.orphans { printError("note: group \(orphan) has no configured parent and is ignored") }
         }
@@ -153,11 +165,8 @@ struct QuotaCommand: AsyncParsableCommand {
             commandName: "report",
             abstract: "Average and peak cores in use per group and period, against its quota.")
 
-        @OptionGroup var database: DatabaseOptions
-        @OptionGroup var configuration: ConfigOption
+        @OptionGroup var options: PolicyOptions
         @OptionGroup var window: WindowOptions
-        @OptionGroup var zone: TimeZoneOption
-        @OptionGroup var filter: FilterOptions
 
         @Option(help: "Period: day, week, month, quarter, year or total.")
         var period: PeriodKind = .day
@@ -165,17 +174,13 @@ struct QuotaCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Pool size in cores (default: [quota] pool, else [[resource]] capacity).", valueName: "cores"))
         var pool: Double?
 
-        @Option(help: "Output: table, csv or json.")
-        var format: OutputFormat = .table
-
         func run() async throws {
-            let opened = try await configuration.open(database, mustExist: true)
-            let calendar = PeriodCalendar(timeZone: try zone.resolve(site: opened.configuration.site))
+            let context = try await options.open()
+            let calendar = context.calendar
             guard let span = try window.window(calendar) else { throw ValidationError("give the span: --from and --to") }
-            let engine = PolicyEngine(store: opened.store, configuration: opened.configuration)
-            let (rows, basis) = try await engine.quotaReport(window: span, period: period, calendar: calendar, pool: pool,
-                                                             filters: try filter.resolve())
-            printPolicy(PolicyTables.occupancy(rows), format: format, basis: basis, calendar: calendar, what: "Group occupancy")
+            let (rows, basis) = try await context.engine.quotaReport(window: span, period: period, calendar: calendar, pool: pool,
+                                                                     filters: context.filters)
+            printPolicy(PolicyTables.occupancy(rows), format: options.format, basis: basis, calendar: calendar, what: "Group occupancy")
         }
     }
 }
@@ -274,9 +279,7 @@ struct AllocCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Used, remaining, burn rate, projected exhaustion and per-user usage of an allocation (by name, or every allocation of an account).")
 
-        @OptionGroup var database: DatabaseOptions
-        @OptionGroup var configuration: ConfigOption
-        @OptionGroup var zone: TimeZoneOption
+        @OptionGroup var options: PolicyOptions
         @OptionGroup var instant: InstantOption
 
         @Argument(help: "Allocation name or owning account.")
@@ -285,17 +288,14 @@ struct AllocCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Burn rate over this last stretch (e.g. 30d; default: the whole allocation so far).", valueName: "duration"))
         var rateWindow: String?
 
-        @Option(help: "Output: table, csv or json.")
-        var format: OutputFormat = .table
-
         func run() async throws {
-            let opened = try await configuration.open(database, mustExist: true)
-            let calendar = PeriodCalendar(timeZone: try zone.resolve(site: opened.configuration.site))
+            let context = try await options.open()
+            let (opened, calendar, format) = (context.opened, context.calendar, options.format)
             let at = try instant.resolve(calendar)
             let all = try await opened.store.allocations()
             let chosen = all.contains { $0.name == name } ? [name] : all.filter { $0.owner == name }.map(\.name)
             guard !chosen.isEmpty else { throw ValidationError("no allocation named or owned by '\(name)' (tally alloc list)") }
-            let engine = PolicyEngine(store: opened.store, configuration: opened.configuration)
+            let engine = context.engine
             let window = try durationOption(rateWindow, "rate-window").map { Int64($0) }
             for (index, allocation) in chosen.enumerated() {
                 let (burn, basis) = try await engine.burnDown(allocation, at: at, rateWindow: window)
@@ -360,10 +360,7 @@ struct PreemptCommand: AsyncParsableCommand {
             ([[quota_group]]) first; badput: least core-hours lost first.
             """)
 
-    @OptionGroup var database: DatabaseOptions
-    @OptionGroup var configuration: ConfigOption
-    @OptionGroup var zone: TimeZoneOption
-    @OptionGroup var filter: FilterOptions
+    @OptionGroup var options: PolicyOptions
     @OptionGroup var instant: InstantOption
 
     @Option(help: ArgumentHelp("Cores needed (e.g. 64 or 64-cores).", valueName: "N"))
@@ -378,22 +375,18 @@ struct PreemptCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Pool size in cores for the quota strategy.", valueName: "cores"))
     var pool: Double?
 
-    @Option(help: "Output: table, csv or json.")
-    var format: OutputFormat = .table
-
     func run() async throws {
         let digits = need.prefix { $0.isNumber }
         guard let cores = Int64(digits), cores > 0,
               ["", "-cores", "cores", "c"].contains(need.dropFirst(digits.count).lowercased()) else {
             throw ValidationError("--need: a number of cores such as 64 or 64-cores")
         }
-        let opened = try await configuration.open(database, mustExist: true)
-        let calendar = PeriodCalendar(timeZone: try zone.resolve(site: opened.configuration.site))
+        let context = try await options.open()
+        let (calendar, format) = (context.calendar, options.format)
         let at = try instant.resolve(calendar)
-        let engine = PolicyEngine(store: opened.store, configuration: opened.configuration)
-        let answer = try await engine.preempt(need: cores, forGroup: group, at: at,
-                                              minimumRuntime: Int64(try durationOption(minRuntime, "min-runtime") ?? 0),
-                                              pool: pool, filters: try filter.resolve())
+        let answer = try await context.engine.preempt(need: cores, forGroup: group, at: at,
+                                                      minimumRuntime: Int64(try durationOption(minRuntime, "min-runtime") ?? 0),
+                                                      pool: pool, filters: context.filters)
         if format == .json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

@@ -62,27 +62,33 @@ public struct CondorAccountant: Sendable {
 
     mutating func add(principal name: String, start: Int64, end: Int64, weight: Double) {
         let seen = min(end, at)
-        var principal = principals[name] ?? Principal(time: start, priority: settings.minimum, firstUsage: start, lastUsage: seen)
-        advance(&principal, to: start)
+        // In place, and through static functions: a method of `self` here would copy the whole
+        // dictionary (it is being mutated), once per run.
+        Self.add(to: &principals[name, default: Principal(time: start, priority: settings.minimum, firstUsage: start, lastUsage: seen)],
+                 start: start, end: end, seen: seen, weight: weight, settings: settings)
+    }
+
+    static func add(to principal: inout Principal, start: Int64, end: Int64, seen: Int64, weight: Double,
+                    settings: CondorPrioritySettings) {
+        advance(&principal, to: start, settings: settings)
         principal.inUse += weight
         // The real end: a job still running at `at` is in use then.
         principal.ends.push(end, weight)
         principal.weightedSeconds += weight * Double(seen - start)
         principal.lastUsage = max(principal.lastUsage, seen)
-        principals[name] = principal
     }
 
     /// Replays the principal's history up to `instant`, one constant-usage stretch at a time.
-    func advance(_ principal: inout Principal, to instant: Int64) {
+    static func advance(_ principal: inout Principal, to instant: Int64, settings: CondorPrioritySettings) {
         while let (end, weight) = principal.ends.peek, end <= instant {
-            update(&principal, to: end)
+            update(&principal, to: end, settings: settings)
             principal.inUse -= weight
             _ = principal.ends.pop()
         }
-        update(&principal, to: instant)
+        update(&principal, to: instant, settings: settings)
     }
 
-    func update(_ principal: inout Principal, to instant: Int64) {
+    static func update(_ principal: inout Principal, to instant: Int64, settings: CondorPrioritySettings) {
         guard instant > principal.time else { return }
         let beta = settings.halfLife > 0 ? pow(0.5, Double(instant - principal.time) / settings.halfLife) : 1
         principal.priority = max(settings.minimum, beta * principal.priority + (1 - beta) * max(0, principal.inUse))
@@ -99,7 +105,7 @@ public struct CondorAccountant: Sendable {
     public func rows() -> [Row] {
         principals.map { name, state -> Row in
             var state = state
-            advance(&state, to: at)
+            Self.advance(&state, to: at, settings: settings)
             let factor = factor(for: name)
             return Row(name: name, isGroup: groups.contains(name), effectivePriority: state.priority * factor,
                        realPriority: state.priority, priorityFactor: factor, resourcesInUse: max(0, state.inUse),
