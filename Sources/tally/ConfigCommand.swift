@@ -45,7 +45,8 @@ struct Config: AsyncParsableCommand {
             }
             print("\(file): OK — \(parsed.benchmarks.count) benchmark, \(parsed.gpuClasses.count) GPU class, "
                   + "\(parsed.chargeRates.count) charge rate, \(parsed.aliases.count) alias, \(parsed.users.count) user, "
-                  + "\(parsed.resources.count) resource rules; fingerprint \(parsed.fingerprintText)")
+                  + "\(parsed.resources.count) resource rules; policy: \(parsed.policy.shares.count) share, "
+                  + "\(parsed.policy.quotaGroups.count) quota group entries; fingerprint \(parsed.fingerprintText)")
             if db != nil {
                 let store = try await StoreLocation.open(db, mustExist: true)
                 for line in try await CoverageCheck.lines(parsed, store: store) { print(line) }
