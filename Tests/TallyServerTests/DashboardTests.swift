@@ -80,6 +80,17 @@ import TallyTestSupport
             #expect(answer.status == 200, "\(page)")
             #expect(answer.body.contains("<main>"), "\(page)")
         }
+        // The overview's top tables (summed down from one finer report) equal the reports asked directly.
+        let overview = try await server.call(.GET, "/", token: reader)
+        for (dimension, caption) in [("user", "Top users by core hours"), ("group", "Top groups by core hours")] {
+            let top = Self.cells(overview.body, caption: caption).map { $0.map(Self.unescape) }
+            let direct = try TallyProcess.run(["report", "--db", server.location, "--by", dimension, "--period", "total",
+                                               "--format", "csv", "--metrics", "jobs,core_hours,gpu_hours"])
+            let rows = direct.stdout.split(separator: "\n").dropFirst().map { $0.components(separatedBy: ",") }
+                .sorted { (Double($0[3]) ?? 0, $1[1]) > (Double($1[3]) ?? 0, $0[1]) }
+            #expect(!top.isEmpty)
+            #expect(top == Array(rows.prefix(10)), "\(caption)")
+        }
         let quality = try await server.call(.GET, "/quality", token: reader)
         #expect(quality.body.contains("data-figure=\"records\">28<"))
     }

@@ -40,6 +40,7 @@ import TallyCollectors
         let done = try temporary.write("done.txt", Self.header + "\n"
             + Self.line(7, start: "2024-03-01T10:00:00", end: "2024-03-02T02:00:00", elapsed: 57_600, cores: 4) + "\n")
         try await temporary.ingest(running)
+        #expect(try await temporary.store.status().recordsByState.map { "\($0.state)=\($0.count)" } == ["running=1"])
         let query = ReportQuery(window: utc("2024-03-01")..<utc("2024-03-03"), period: .day)
         let provisional = try await temporary.store.report(query)
         #expect(provisional.total.coreSeconds == 4 * 1800)
@@ -53,6 +54,10 @@ import TallyCollectors
         let stale = try await temporary.ingest(running)
         #expect(stale.totals.unchanged == 1)
         #expect(try await temporary.store.report(query).rows == final.rows)
+        // Counts per state follow the replacement (kept by the writers, not counted from the table).
+        let status = try await temporary.store.status()
+        #expect(status.records == 1)
+        #expect(status.recordsByState.map { "\($0.state)=\($0.count)" } == ["completed=1"])
 
         // The database equals one that only ever saw the final line.
         let fresh = try await TemporaryStore(backend)

@@ -66,6 +66,26 @@ public struct Report: Sendable, Hashable {
         for row in rows { sum += row.amounts }
         return sum
     }
+
+    /// The same figures grouped by some of this report's keys, summed; with `total`, all periods
+    /// folded into one spanning the window. Sums are exact (amounts are integers), so this equals
+    /// asking the store again — without reading the rollups again. Capacity is not carried over.
+    public func regrouped(by dimensions: [ReportDimension], total: Bool) -> Report {
+        let positions = dimensions.map { dimension in query.groupBy.firstIndex(of: dimension)! }
+        let periods = total ? PeriodCalendar(timeZone: query.timeZone).periods(.total, covering: window)
+                            : Array(Set(rows.map(\.period))).sorted { $0.start < $1.start }
+        let index = Dictionary(uniqueKeysWithValues: periods.enumerated().map { ($1.start, $0) })
+        var accumulator = ReportAccumulator(periods: periods)
+        for row in rows {
+            accumulator.add(period: total ? 0 : index[row.period.start]!, keys: positions.map { row.keys[$0] }, amounts: row.amounts)
+        }
+        var result = self
+        result.query.groupBy = dimensions
+        if total { result.query.period = .total }
+        result.rows = accumulator.rows()
+        result.totalCapacity = nil
+        return result
+    }
 }
 
 /// Accumulates contributions keyed by (period, grouping values) and emits sorted rows.

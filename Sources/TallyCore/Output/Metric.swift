@@ -96,6 +96,9 @@ public enum Metric: String, Sendable, CaseIterable, Codable {
     }
 
     /// Decimal places shown when not integral.
+    /// Whether the figure divides by configured capacity (which each row carries for its scope).
+    public var needsCapacity: Bool { self == .coreUtilisation || self == .gpuUtilisation }
+
     public var places: Int {
         switch self {
         case .efficiency, .coreUtilisation, .gpuUtilisation, .averageCores, .averageGPUs: 1

@@ -129,7 +129,15 @@ struct DashboardPages: Sendable {
     func overview(_ request: Request) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
         let (summary, metric) = try Self.request(parameters, by: .account)
-        let report = try await store.report(summary.query)
+        // One pass over the rollups for the chart and both top tables: grouped by the chosen key,
+        // group and user, then summed down. Utilisation needs capacity per row: asked for separately.
+        let chosen = summary.query.groupBy[0]
+        let combined = !metric.needsCapacity
+        var fine = summary.query
+        fine.groupBy = [chosen] + [ReportDimension.group, .user].filter { $0 != chosen }
+        let detailed = combined ? try await store.report(fine) : nil
+        let report: Report
+        if let detailed { report = detailed.regrouped(by: [chosen], total: false) } else { report = try await store.report(summary.query) }
         let total = report.total
         var figures: [(String, String)] = [
             ("jobs", "\(total.jobs)"), ("core hours", fixedPoint(Double(total.coreSeconds) / 3600, places: 1)),
@@ -151,7 +159,8 @@ struct DashboardPages: Sendable {
             var query = summary.query
             query.groupBy = [dimension]
             query.period = .total
-            var top = try await store.report(query)
+            var top: Report
+            if let detailed { top = detailed.regrouped(by: [dimension], total: true) } else { top = try await store.report(query) }
             top.rows.sort { left, right in
                 left.amounts.coreSeconds != right.amounts.coreSeconds
                     ? left.amounts.coreSeconds > right.amounts.coreSeconds
@@ -272,7 +281,7 @@ struct DashboardPages: Sendable {
     }
 
     func quality(_ request: Request) async throws -> ByteBuffer {
-        let status = try await store.status()
+        let status = try await store.status(includingCoverage: false)
         var body = "<section aria-label=\"Summary\" class=\"totals\">"
             + "<div><b data-figure=\"records\">\(status.records)</b>records</div>"
             + "<div><b data-figure=\"rejected\">\(status.rejectedLines)</b>rejected lines</div></section>"

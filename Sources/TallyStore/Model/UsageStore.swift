@@ -15,7 +15,8 @@ public protocol UsageStore: Actor {
     func finishIngest(_ run: IngestRun, totals: IngestTotals, status: IngestRun.Status) async throws
     func report(_ query: ReportQuery) async throws -> Report
     func jobs(_ query: JobQuery) async throws -> [UsageRecord]
-    func status() async throws -> StoreStatus
+    /// What the store holds; the span of usage (a scan of the job table) only when asked.
+    func status(includingCoverage: Bool) async throws -> StoreStatus
     /// The checkpoint of an input file, if it was read before.
     func checkpoint(format: String, path: String) async throws -> Checkpoint?
     func saveCheckpoint(_ checkpoint: Checkpoint) async throws
@@ -95,6 +96,8 @@ extension UsageStore {
 
     @discardableResult
     public func rebuild() async throws -> RebuildStats { try await rebuild(text: nil) }
+
+    public func status() async throws -> StoreStatus { try await status(includingCoverage: true) }
 }
 
 /// A shipped batch the server has stored: resending it answers the same outcome and changes nothing.

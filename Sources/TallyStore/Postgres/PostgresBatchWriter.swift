@@ -57,6 +57,7 @@ struct PostgresBatchWriter {
         var order: [String] = []
         var replaced: [String] = []
         var minT0 = Int64.max, maxT1 = Int64.min, maxSpan: Int64 = 0
+        var states = StateCounts.Deltas()
         let needsHosts = plans.needsHosts
         for record in batch.records {
             let ids = try dimensions.ids(for: record, .provisional)
@@ -73,8 +74,10 @@ struct PostgresBatchWriter {
                 try rollups.add(existing.facts, recorded: existing.ids, host: existing.host, sign: -1, plans: &plans,
                                 dictionary: &dimensions, source: .provisional)
                 if existing.inTable, pending[key] == nil { replaced.append(key) }
+                states.replaced(existing.state, with: record.state)
                 outcome.updated += 1
             } else {
+                states.inserted(record.state)
                 outcome.inserted += 1
             }
             try rollups.add(facts, recorded: ids, host: host, sign: 1, plans: &plans, dictionary: &dimensions,
@@ -112,6 +115,7 @@ struct PostgresBatchWriter {
                 DO UPDATE SET value = GREATEST(meta.value, excluded.value)
                 """, logger: logger)
         }
+        for text in states.statements(.postgres) { try await connection.query(text.postgresQuery, logger: logger) }
         try await PostgresRollups.bumpGeneration(connection, logger: logger)
         return outcome
     }

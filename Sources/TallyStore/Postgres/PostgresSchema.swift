@@ -107,6 +107,7 @@ enum PostgresSchema {
         (3, "shipping", Schema.shippingTables.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
         (4, "APEL summaries", Schema.apelSummaryTable.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
         (5, "allocations", AllocationColumns.tables.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
+        (6, "records per state", StateCounts.table.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
     ]
 
     /// Room left in each page lets summary updates stay on their page (HOT updates), without a new

@@ -96,15 +96,11 @@ extension PostgresStore {
         return "\(generation).\(configuration.fingerprintText)"
     }
 
-    public func status() async throws -> StoreStatus {
-        try await refreshDimensions()
-        let records = try await count("SELECT COUNT(*) FROM job")
+    public func status(includingCoverage: Bool) async throws -> StoreStatus {
         var byState: [(state: String, count: Int64)] = []
-        for try await (state, count) in try await client.query(
-            "SELECT state, COUNT(*) FROM job GROUP BY state ORDER BY 2 DESC, 1", logger: logger).decode((Int64, Int64).self) {
-            byState.append((dimensions.value(state), count))
-        }
-        byState.sort { ($1.count, $0.state) < ($0.count, $1.state) }
+        try await forEachRow(StateCounts.select(.postgres)) { byState.append((try $0.text(0), try $0.int(1))) }
+        byState = StateCounts.sorted(byState)
+        let records = byState.reduce(0) { $0 + $1.count }
         var sources: [StoreStatus.Source] = []
         let sourceRows = try await client.query("""
             SELECT s.format, s.path, s.first_seen, s.last_seen, COUNT(r.id),
@@ -128,10 +124,12 @@ extension PostgresStore {
                 runs: try cells[4].decode(Int64.self), totals: totals))
         }
         var coverage: Range<Int64>?
-        for try await (low, high) in try await client.query(
-            "SELECT MIN(start), MAX(COALESCE(end_time, start + wall)) FROM job", logger: logger)
-            .decode((Int64?, Int64?).self) {
-            if let low, let high, low <= high { coverage = low..<high }
+        if includingCoverage {
+            for try await (low, high) in try await client.query(
+                "SELECT MIN(start), MAX(COALESCE(end_time, start + wall)) FROM job", logger: logger)
+                .decode((Int64?, Int64?).self) {
+                if let low, let high, low <= high { coverage = low..<high }
+            }
         }
         let rejected = try await count("SELECT COUNT(*) FROM rejected_line")
         var recent: [Rejection] = []

@@ -15,6 +15,7 @@ struct RecordWriter {
     private let lookup: Statement
     private var rollups = RollupBuilder()
     private var minT0 = Int64.max, maxT1 = Int64.min, maxSpan: Int64 = 0
+    private var states = StateCounts.Deltas()
 
     static let placeholders = Array(repeating: "?", count: JobRows.columns.count).joined(separator: ", ")
 
@@ -54,6 +55,8 @@ struct RecordWriter {
         }
         try flushRollups()
         try flushMeta()
+        for text in states.statements(.sqlite) { try db.execute(sql: text.sql, arguments: text.arguments) }
+        states = StateCounts.Deltas()
         return outcome
     }
 
@@ -65,6 +68,7 @@ struct RecordWriter {
         try step(insert)
         if sqlite3_changes(db.sqliteConnection) == 1 {
             outcome.inserted += 1
+            states.inserted(record.state)
             try addRollups(facts, ids, host: plans.needsHosts ? HostList.first(record.nodeList) : "", sign: 1)
             return
         }
@@ -80,6 +84,7 @@ struct RecordWriter {
         try step(replace)
         try addRollups(existing.facts, existing.ids, host: existing.host, sign: -1)
         try addRollups(facts, ids, host: plans.needsHosts ? HostList.first(record.nodeList) : "", sign: 1)
+        states.replaced(existing.state, with: record.state)
         outcome.updated += 1
     }
 

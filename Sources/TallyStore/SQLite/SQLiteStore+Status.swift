@@ -2,14 +2,12 @@ import GRDB
 import TallyCore
 
 extension SQLiteStore {
-    public func status() async throws -> StoreStatus {
-        try await refreshDimensions()
-        let dictionary = dimensions
-        return try await queue.read { db in
-            let records = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM job") ?? 0
-            let byState = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM job GROUP BY state ORDER BY 2 DESC")
-                .map { (state: dictionary.value($0[0]), count: $0[1] as Int64) }
-                .sorted { ($1.count, $0.state) < ($0.count, $1.state) }
+    public func status(includingCoverage: Bool) async throws -> StoreStatus {
+        try await queue.read { db in
+            var byState: [(state: String, count: Int64)] = []
+            try db.forEachRow(StateCounts.select(.sqlite)) { byState.append((try $0.text(0), try $0.int(1))) }
+            byState = StateCounts.sorted(byState)
+            let records = byState.reduce(0) { $0 + $1.count }
             let sources = try Row.fetchAll(db, sql: """
                 SELECT s.format, s.path, s.first_seen, s.last_seen, COUNT(r.id),
                        COALESCE(SUM(r.lines_read), 0), COALESCE(SUM(r.records), 0), COALESCE(SUM(r.inserted), 0),
@@ -24,9 +22,10 @@ extension SQLiteStore {
                 return StoreStatus.Source(format: row[0], path: row[1], firstSeen: row[2], lastSeen: row[3],
                                           runs: row[4], totals: totals)
             }
-            let coverageRow = try Row.fetchOne(db, sql: "SELECT MIN(start), MAX(COALESCE(end_time, start + wall)) FROM job")
             var coverage: Range<Int64>?
-            if let row = coverageRow, let low: Int64 = row[0], let high: Int64 = row[1], low <= high {
+            if includingCoverage,
+               let row = try Row.fetchOne(db, sql: "SELECT MIN(start), MAX(COALESCE(end_time, start + wall)) FROM job"),
+               let low: Int64 = row[0], let high: Int64 = row[1], low <= high {
                 coverage = low..<high
             }
             let rejected = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rejected_line") ?? 0

@@ -153,6 +153,9 @@ enum Schema {
         migrator.registerMigration("v9: allocations") { db in
             try db.execute(sql: AllocationColumns.tables)
         }
+        migrator.registerMigration("v10: records per state") { db in
+            try db.execute(sql: StateCounts.table)
+        }
         return migrator
     }
 
