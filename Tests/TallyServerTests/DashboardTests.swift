@@ -91,6 +91,13 @@ import TallyTestSupport
             #expect(!top.isEmpty)
             #expect(top == Array(rows.prefix(10)), "\(caption)")
         }
+        let gpu = try await server.call(.GET, "/gpu", token: reader)
+        let models = Self.cells(gpu.body, caption: "GPU hours by model and class: raw and class-weighted, side by side")
+            .map { $0.map(Self.unescape) }
+        let direct = try TallyProcess.run(["report", "--db", server.location, "--by", "gpu-model,gpu-class", "--period", "total",
+                                           "--format", "csv", "--metrics", "jobs,gpu_hours,gpu_norm_hours,avg_gpus"])
+        #expect(!models.isEmpty)
+        #expect(models == direct.stdout.split(separator: "\n").dropFirst().map { $0.components(separatedBy: ",") })
         let quality = try await server.call(.GET, "/quality", token: reader)
         #expect(quality.body.contains("data-figure=\"records\">28<"))
     }

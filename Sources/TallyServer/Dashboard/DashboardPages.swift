@@ -222,12 +222,22 @@ struct DashboardPages: Sendable {
         let (summary, _) = try Self.request(parameters, by: .gpuClass)
         var overTime = summary.query
         overTime.groupBy = [.gpuClass]
-        let byClass = try await store.report(overTime)
         var models = summary.query
         models.groupBy = [.gpuModel, .gpuClass]
         models.period = .total
         models.filters[.gpuModel] = nil
-        let byModel = try await store.report(models)
+        let byClass: Report, byModel: Report
+        if summary.query.filters[.gpuModel] == nil {
+            // One pass over the rollups for both: by model and class per period, summed down.
+            var detailed = summary.query
+            detailed.groupBy = [.gpuClass, .gpuModel]
+            let report = try await store.report(detailed)
+            byClass = report.regrouped(by: [.gpuClass], total: false)
+            byModel = report.regrouped(by: [.gpuModel, .gpuClass], total: true)
+        } else {
+            byClass = try await store.report(overTime)
+            byModel = try await store.report(models)
+        }
         var body = chart(byClass, metric: .gpuHours, title: "GPU hours by GPU class per \(summary.query.period.rawValue)")
         body += table(byModel.table(unit: .hours, metrics: [.jobs, .gpuHours, .normalisedGPUHours, .averageGPUs]),
                       caption: "GPU hours by model and class: raw and class-weighted, side by side")
