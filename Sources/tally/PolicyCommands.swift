@@ -109,7 +109,12 @@ struct FairShareCommand: AsyncParsableCommand {
             let answer = try await engine.fairShare(at: at, shares: shares, settings: settings, filters: context.filters)
             printPolicy(PolicyTables.sshare(answer.result.rows(algorithm)), format: format, basis: answer.basis,
                         calendar: calendar, what: "Fair-share (\(algorithm.rawValue), half-life \(fixedPoint(settings.halfLife / 86_400, places: 2)) days)")
-            for name in answer.result.unlisted { printError("note: \(name) is not in the share tree; counted with 1 share") }
+            let unlisted = answer.result.unlisted
+            if !unlisted.isEmpty {
+                let named = unlisted.prefix(5).joined(separator: ", ") + (unlisted.count > 5 ? ", …" : "")
+                printError("note: \(unlisted.count) association\(unlisted.count == 1 ? " is" : "s are") not in the share tree "
+                           + "([[share]] or --associations) and count with 1 share each: \(named)")
+            }
         case .userprio:
             if let halfLife { policy.policy.priority.halfLife = halfLife }
             let engine = PolicyEngine(store: opened.store, configuration: policy)
