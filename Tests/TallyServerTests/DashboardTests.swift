@@ -5,7 +5,7 @@ import NIOHTTP1
 import Testing
 import TallyApp
 import TallyCollectors
-import TallyServer
+@testable import TallyServer
 import TallyStore
 import TallyTestSupport
 
@@ -128,6 +128,25 @@ import TallyTestSupport
         #expect(page.body.contains("data-series=\"used\"") && page.body.contains("data-series=\"granted\""))
         #expect(page.body.contains("role=\"alert\""))
         #expect(cli.stderr.contains("warning: user carol"))
+    }
+
+    @Test func longTablesShowTheirFirstRowsAndSaySo() async throws {
+        let server = try await RunningServer.start()
+        var generator = SacctGenerator(seed: 3, start: 1_704_067_200, days: 30, users: 400, accounts: 20, expectedJobs: 8000)
+        var bytes = Array((generator.header + "\n").utf8)
+        for _ in 0..<8000 { generator.appendJob(to: &bytes) }
+        let path = server.directory.appendingPathComponent("many.txt").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        _ = try await IngestPipeline(store: server.store).ingest(
+            path: path, collector: SacctCollector(file: path, options: .init(timeZone: TimeZone(identifier: "UTC")!)))
+        let reader = try await server.token(scopes: ["read"])
+        let page = try await server.call(.GET, "/explore?by=user&period=day", token: reader)
+        let rows = Self.cells(page.body, caption: "Usage by user per day")
+        let csv = try await server.call(.GET, "/explore.csv?by=user&period=day", token: reader)
+        let all = csv.body.split(separator: "\n").count - 1
+        #expect(all > DashboardPages.shownRows)
+        #expect(rows.count == DashboardPages.shownRows)
+        #expect(page.body.contains("Showing the first \(DashboardPages.shownRows) of \(all) rows"))
     }
 
     @Test func loginSetsACookieThatOpensThePages() async throws {

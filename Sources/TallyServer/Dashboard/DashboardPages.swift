@@ -173,6 +173,9 @@ struct DashboardPages: Sendable {
         return page("Overview", current: "/", body)
     }
 
+    /// Rows of the explorer's table shown on the page.
+    static let shownRows = 2000
+
     func explorer(_ request: Request) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
         let (summary, metric) = try Self.request(parameters, by: .account)
@@ -199,7 +202,13 @@ struct DashboardPages: Sendable {
         let dimension = summary.query.groupBy.map(\.rawValue).joined(separator: ", ")
         body += chart(report, metric: metric, title: "\(metric.title(unit: .hours)) by \(dimension) per \(summary.query.period.rawValue)")
         body += "<p><a href=\"/explore.csv?\(Self.escape(query))\" download>Download this table as CSV</a></p>"
-        body += table(shown, caption: "Usage by \(dimension) per \(summary.query.period.rawValue)", sortLink: sortLink)
+        // A browser cannot use a table of hundreds of thousands of rows: show the first ones (in the
+        // chosen order) and say so; the CSV has them all.
+        if shown.rows.count > Self.shownRows {
+            body += "<p role=\"status\">Showing the first \(Self.shownRows) of \(shown.rows.count) rows; the CSV download has all of them.</p>"
+        }
+        body += table(shown, caption: "Usage by \(dimension) per \(summary.query.period.rawValue)", sortLink: sortLink,
+                      limit: Self.shownRows)
         body += "<p>\(Self.escape(report.basisSentence))</p>"
         return page("Explorer", current: "/explore", body)
     }
