@@ -57,9 +57,9 @@ public struct PolicyEngine: Sendable {
         let horizon = decay.horizon ?? Int64.min / 2
         let sums = Tally<[AccountUser: Double]>([:])
         let basis = settings.usage
-        try await store.forEachJob(JobQuery(window: horizon..<at, filters: filters)) { record in
-            guard let interval = record.usage.usageInterval else { return }
-            let weight = basis == .billing ? Double(record.billing ?? Int64(record.cores)) : Double(record.cores)
+        try await store.forEachRun(JobQuery(window: horizon..<at, filters: filters)) { record in
+            guard let interval = record.facts.usageInterval else { return }
+            let weight = basis == .billing ? Double(record.billing ?? record.facts.cores) : Double(record.facts.cores)
             let usage = decay.usage(weight: weight, over: interval)
             sums.records += 1
             guard usage > 0 else { return }
@@ -75,11 +75,11 @@ public struct PolicyEngine: Sendable {
         // After 40 half-lives a principal's history weighs less than a trillionth.
         let from: Int64? = settings.halfLife > 0 ? at - Int64(settings.halfLife * 40) : nil
         let state = Tally(CondorAccountant(settings: settings, at: at))
-        try await store.forEachJob(JobQuery(window: (from ?? Int64.min / 2)..<at, filters: filters)) { record in
-            guard let interval = record.usage.usageInterval else { return }
+        try await store.forEachRun(JobQuery(window: (from ?? Int64.min / 2)..<at, filters: filters)) { record in
+            guard let interval = record.facts.usageInterval else { return }
             state.records += 1
             state.value.add(user: record.user, group: record.account, start: interval.lowerBound, end: interval.upperBound,
-                            weight: Double(record.cores))
+                            weight: Double(record.facts.cores))
         }
         return (state.value.rows(), Basis(records: state.records, from: from, to: at))
     }
@@ -117,15 +117,15 @@ public struct PolicyEngine: Sendable {
         let tree = try tree()
         let pool = try pool(at: at, given: given, filters: filters)
         let sums = Tally<(usage: [String: Double], demand: [String: Double])>(([:], [:]))
-        try await store.forEachJob(JobQuery(window: at..<(at + max(1, lookahead)), filters: filters)) { record in
+        try await store.forEachRun(JobQuery(window: at..<(at + max(1, lookahead)), filters: filters)) { record in
             let group = tree.group(for: record.account)
-            let cores = Double(record.cores)
-            if let interval = record.usage.usageInterval, interval.contains(at) {
+            let cores = Double(record.facts.cores)
+            if let interval = record.facts.usageInterval, interval.contains(at) {
                 sums.records += 1
                 sums.value.usage[group, default: 0] += cores
                 sums.value.demand[group, default: 0] += cores
-            } else if let submitted = record.eligible ?? record.submit, submitted <= at, (record.start ?? .max) > at,
-                      record.state == .pending || record.start != nil {
+            } else if let submitted = record.facts.eligible ?? record.facts.submit, submitted <= at, (record.facts.start ?? .max) > at,
+                      record.facts.state == .pending || record.facts.start != nil {
                 sums.records += 1
                 sums.value.demand[group, default: 0] += cores
             }
@@ -151,12 +151,12 @@ public struct PolicyEngine: Sendable {
         let tree = try tree()
         let periods = calendar.periods(period, covering: window)
         let sweep = Tally(OccupancySweep(periods: periods))
-        try await store.forEachJob(JobQuery(window: window, filters: filters)) { record in
-            guard let interval = record.usage.usageInterval else { return }
+        try await store.forEachRun(JobQuery(window: window, filters: filters)) { record in
+            guard let interval = record.facts.usageInterval else { return }
             let low = max(interval.lowerBound, window.lowerBound), high = min(interval.upperBound, window.upperBound)
             guard high > low else { return }
             sweep.records += 1
-            sweep.value.add(group: tree.group(for: record.account), start: low, end: high, cores: Double(record.cores))
+            sweep.value.add(group: tree.group(for: record.account), start: low, end: high, cores: Double(record.facts.cores))
         }
         sweep.value.finish()
         var rows: [Occupancy] = []
@@ -231,13 +231,13 @@ public struct PolicyEngine: Sendable {
             for entry in status.groups { overQuota[entry.name] = entry.subtreeUsage - entry.quota }
         }
         let running = Tally<[PreemptionPlanner.RunningJob]>([])
-        try await store.forEachJob(JobQuery(window: at..<(at + 1), filters: filters)) { record in
-            guard let interval = record.usage.usageInterval, interval.contains(at), interval.lowerBound < at else { return }
+        try await store.forEachRun(JobQuery(window: at..<(at + 1), filters: filters)) { record in
+            guard let interval = record.facts.usageInterval, interval.contains(at), interval.lowerBound < at else { return }
             running.records += 1
             let groupName = tree?.group(for: record.account) ?? (record.account ?? "")
             running.value.append(PreemptionPlanner.RunningJob(
                 jobID: record.jobID, user: record.user ?? "", submitter: CondorAccountant.submitter(user: record.user, group: record.account),
-                group: groupName, cores: Int64(record.cores), start: interval.lowerBound))
+                group: groupName, cores: record.facts.cores, start: interval.lowerBound))
         }
         let claimant = tree?.group(for: group) ?? group
         let planner = PreemptionPlanner(at: at, need: need, forGroup: claimant, minimumRuntime: minimumRuntime)

@@ -26,6 +26,8 @@ public protocol UsageStore: Actor {
     func jobPage(_ query: JobQuery) async throws -> [(record: UsageRecord, id: Int64)]
     /// Streams matching records without holding them all.
     func forEachJob(_ query: JobQuery, _ body: @escaping @Sendable (UsageRecord) throws -> Void) async throws
+    /// Streams what policy passes need of each matching record (who, when, how big), in start order.
+    func forEachRun(_ query: JobQuery, _ body: @escaping @Sendable (RunFacts) throws -> Void) async throws
     /// Changes whenever summaries may have changed, whoever wrote (for caches of answers).
     func summaryGeneration() async throws -> String
 
@@ -207,5 +209,19 @@ public struct StoreStatus: Sendable, Hashable {
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(records); hasher.combine(rejectedLines)
+    }
+}
+
+/// Who ran what, when: the part of a record that fair-share, priorities, quotas and preemption read.
+public struct RunFacts: Sendable, Hashable {
+    public var jobID: String
+    public var account: String?
+    public var user: String?
+    public var facts: UsageFacts
+    /// Slurm's billing weight, when the record has one.
+    public var billing: Int64?
+
+    public init(jobID: String, account: String?, user: String?, facts: UsageFacts, billing: Int64?) {
+        self.jobID = jobID; self.account = account; self.user = user; self.facts = facts; self.billing = billing
     }
 }

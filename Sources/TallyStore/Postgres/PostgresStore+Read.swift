@@ -80,6 +80,16 @@ extension PostgresStore {
         try await forEachRecord(query) { record, _ in try body(record) }
     }
 
+    public func forEachRun(_ query: JobQuery, _ body: @escaping @Sendable (RunFacts) throws -> Void) async throws {
+        try await refreshDimensions()
+        let dictionary = dimensions
+        let maxSpan = query.window == nil ? 0 : try await meta().maxSpan
+        let states = StateCache(dictionary)
+        try await forEachRow(StoredQueries.runs(query, maxSpan: maxSpan, dimensions: dictionary, dialect: .postgres)) { row in
+            try body(try StoredQueries.run(row, states: states, dimensions: dictionary))
+        }
+    }
+
     private func forEachRecord(_ query: JobQuery, _ body: (UsageRecord, Int64) throws -> Void) async throws {
         try await refreshDimensions()
         let dictionary = dimensions

@@ -54,6 +54,18 @@ extension SQLiteStore {
         }
     }
 
+    public func forEachRun(_ query: JobQuery, _ body: @escaping @Sendable (RunFacts) throws -> Void) async throws {
+        try await refreshDimensions()
+        let dictionary = dimensions
+        try await queue.read { db in
+            let maxSpan = query.window == nil ? 0 : try StoreMeta(db).maxSpan
+            let states = StateCache(dictionary)
+            try db.forEachRow(StoredQueries.runs(query, maxSpan: maxSpan, dimensions: dictionary, dialect: .sqlite)) { row in
+                try body(try StoredQueries.run(row, states: states, dimensions: dictionary))
+            }
+        }
+    }
+
     /// One page of records with their row ids (the cursor of the next page is the last id).
     public func jobPage(_ query: JobQuery) async throws -> [(record: UsageRecord, id: Int64)] {
         try await refreshDimensions()

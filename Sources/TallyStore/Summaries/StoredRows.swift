@@ -55,6 +55,29 @@ enum StoredQueries {
         return text
     }
 
+    /// What policy passes read of the records matching `query` (as `facts`, plus job id and
+    /// billing), in `t0` order: a few columns instead of whole records.
+    static func runs(_ query: JobQuery, maxSpan: Int64, dimensions: DimensionDictionary, dialect: SQLDialect) -> SQLText {
+        var text = SQLText(dialect, "SELECT \(factsColumns), job.job_id, job.billing FROM job WHERE TRUE")
+        if let window = query.window { appendWindow(window, maxSpan: maxSpan, to: &text) }
+        DimensionFilter(query.filters.filter { ReportDimension.recorded.contains($0.key) }, dimensions: dimensions)
+            .append(to: &text, table: "job")
+        text.append(" ORDER BY job.t0, job.id")
+        return text
+    }
+
+    /// A row of `runs(_:…)`.
+    static func run<Row: StoredRow>(_ row: Row, states: StateCache, dimensions: DimensionDictionary) throws -> RunFacts {
+        let (facts, ids) = try Self.facts(row, states: states)
+        func name(_ id: Int64) -> String? {
+            let value = dimensions.value(id)
+            return value.isEmpty ? nil : value
+        }
+        return RunFacts(jobID: try row.text(factsColumnCount), account: name(ids[DimensionColumn.index(.account)]),
+                        user: name(ids[DimensionColumn.index(.user)]), facts: facts,
+                        billing: try row.optionalInt(factsColumnCount + 1))
+    }
+
     /// Whole records matching `query`, with their row ids: in `t0` order, or id order when paging by id.
     static func records(_ query: JobQuery, maxSpan: Int64, dimensions: DimensionDictionary,
                         dialect: SQLDialect) -> SQLText {
