@@ -34,7 +34,8 @@ public struct PolicyEngine: Sendable {
         public var to: Int64
     }
 
-    final class Tally<Value>: @unchecked Sendable {
+    /// What a streaming pass accumulates, shared with the store's callback (called serially).
+    final class PassState<Value>: @unchecked Sendable {
         var value: Value
         var records: Int64 = 0
         init(_ value: Value) { self.value = value }
@@ -55,7 +56,7 @@ public struct PolicyEngine: Sendable {
         let settings = settings ?? policy.fairShare
         let decay = DecayedUsage(halfLife: settings.halfLife, at: at)
         let horizon = decay.horizon ?? Int64.min / 2
-        let sums = Tally<[AccountUser: Double]>([:])
+        let sums = PassState<[AccountUser: Double]>([:])
         let basis = settings.usage
         try await store.forEachRun(JobQuery(window: horizon..<at, filters: filters)) { record in
             guard let interval = record.facts.usageInterval else { return }
@@ -74,7 +75,7 @@ public struct PolicyEngine: Sendable {
         let settings = policy.priority
         // After 40 half-lives a principal's history weighs less than a trillionth.
         let from: Int64? = settings.halfLife > 0 ? at - Int64(settings.halfLife * 40) : nil
-        let state = Tally(CondorAccountant(settings: settings, at: at))
+        let state = PassState(CondorAccountant(settings: settings, at: at))
         try await store.forEachRun(JobQuery(window: (from ?? Int64.min / 2)..<at, filters: filters)) { record in
             guard let interval = record.facts.usageInterval else { return }
             state.records += 1
@@ -116,7 +117,7 @@ public struct PolicyEngine: Sendable {
                             filters: [ReportDimension: Set<String>] = [:]) async throws -> QuotaStatus {
         let tree = try tree()
         let pool = try pool(at: at, given: given, filters: filters)
-        let sums = Tally<(usage: [String: Double], demand: [String: Double])>(([:], [:]))
+        let sums = PassState<(usage: [String: Double], demand: [String: Double])>(([:], [:]))
         try await store.forEachRun(JobQuery(window: at..<(at + max(1, lookahead)), filters: filters)) { record in
             let group = tree.group(for: record.account)
             let cores = Double(record.facts.cores)
@@ -150,7 +151,7 @@ public struct PolicyEngine: Sendable {
                             filters: [ReportDimension: Set<String>] = [:]) async throws -> ([Occupancy], Basis) {
         let tree = try tree()
         let periods = calendar.periods(period, covering: window)
-        let sweep = Tally(OccupancySweep(periods: periods))
+        let sweep = PassState(OccupancySweep(periods: periods))
         try await store.forEachRun(JobQuery(window: window, filters: filters)) { record in
             guard let interval = record.facts.usageInterval else { return }
             let low = max(interval.lowerBound, window.lowerBound), high = min(interval.upperBound, window.upperBound)
@@ -218,6 +219,8 @@ public struct PolicyEngine: Sendable {
         public var plans: [PreemptionPlanner.Plan]
         public var running: Int
         public var basis: Basis
+        /// Why a strategy could not rank anything (no quota groups, no pool size).
+        public var notes: [String]
     }
 
     /// Running jobs at `at` ranked for eviction so that `group` gets `need` cores, by each strategy.
@@ -226,11 +229,19 @@ public struct PolicyEngine: Sendable {
         let (priorities, _) = try await self.priorities(at: at, filters: filters)
         let effective = Dictionary(priorities.map { ($0.name, $0.effectivePriority) }, uniquingKeysWith: { first, _ in first })
         var overQuota: [String: Double] = [:]
+        var notes: [String] = []
         let tree = policy.quotaGroups.isEmpty ? nil : try self.tree()
-        if tree != nil, let status = try? await quotaStatus(at: at, pool: pool, lookahead: 1, filters: filters) {
-            for entry in status.groups { overQuota[entry.name] = entry.subtreeUsage - entry.quota }
+        if tree == nil {
+            notes.append("no [[quota_group]] entries: the quota strategy has no group over its quota")
+        } else {
+            do {
+                let status = try await quotaStatus(at: at, pool: pool, lookahead: 1, filters: filters)
+                for entry in status.groups { overQuota[entry.name] = entry.subtreeUsage - entry.quota }
+            } catch let failure as Failure {
+                notes.append("quota strategy: \(failure.description)")
+            }
         }
-        let running = Tally<[PreemptionPlanner.RunningJob]>([])
+        let running = PassState<[PreemptionPlanner.RunningJob]>([])
         try await store.forEachRun(JobQuery(window: at..<(at + 1), filters: filters)) { record in
             guard let interval = record.facts.usageInterval, interval.contains(at), interval.lowerBound < at else { return }
             running.records += 1
@@ -242,7 +253,8 @@ public struct PolicyEngine: Sendable {
         let claimant = tree?.group(for: group) ?? group
         let planner = PreemptionPlanner(at: at, need: need, forGroup: claimant, minimumRuntime: minimumRuntime)
         let plans = planner.plans(running: running.value, effectivePriority: effective, overQuota: overQuota)
-        return PreemptionAnswer(plans: plans, running: running.value.count, basis: Basis(records: running.records, from: at, to: at))
+        return PreemptionAnswer(plans: plans, running: running.value.count, basis: Basis(records: running.records, from: at, to: at),
+                                notes: notes)
     }
 }
 

@@ -408,5 +408,6 @@ struct PreemptCommand: AsyncParsableCommand {
         }
         let sentence = "\(answer.running) jobs were running at \(calendar.formatDateTime(at))."
         if format == .table { print(sentence) } else { printError(sentence) }
+        for note in answer.notes { printError("note: " + note) }
     }
 }

@@ -115,6 +115,7 @@ import TallyTestSupport
         #expect(preempt.status == 200, "\(preempt.body)")
         let plans = try #require(preempt.object["plans"] as? [[String: Any]])
         #expect(plans.count == 3)
+        #expect((preempt.object["notes"] as? [String])?.isEmpty == true)
         #expect(plans.allSatisfy { ($0["evict"] as? [[String: Any]])?.first.flatMap { ($0["job"] as? [String: Any])?["jobID"] as? String } == "1" })
         #expect(try await server.call(.GET, "/api/v1/preempt?for=group_b", token: reader).status == 400)
     }
