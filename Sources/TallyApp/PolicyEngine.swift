@@ -112,7 +112,8 @@ public struct PolicyEngine: Sendable {
     }
 
     /// Each group's quota, usage, demand and what HTCondor would allocate it, at `at`: usage from
-    /// jobs running then; demand adds jobs submitted by then that started within `lookahead` (or never).
+    /// jobs running then; demand adds jobs waiting then that left the queue (started, or were
+    /// cancelled) within `lookahead`.
     public func quotaStatus(at: Int64, pool given: Double? = nil, lookahead: Int64 = 86_400,
                             filters: [ReportDimension: Set<String>] = [:]) async throws -> QuotaStatus {
         let tree = try tree()
@@ -125,8 +126,10 @@ public struct PolicyEngine: Sendable {
                 sums.records += 1
                 sums.value.usage[group, default: 0] += cores
                 sums.value.demand[group, default: 0] += cores
-            } else if let submitted = record.facts.eligible ?? record.facts.submit, submitted <= at, (record.facts.start ?? .max) > at,
-                      record.facts.state == .pending || record.facts.start != nil {
+            } else if let submitted = record.facts.eligible ?? record.facts.submit, submitted <= at,
+                      // It left the queue when it started, or when it was cancelled before starting.
+                      let left = record.facts.start ?? record.facts.end ?? (record.facts.state == .pending ? Int64.max : nil),
+                      left > at {
                 sums.records += 1
                 sums.value.demand[group, default: 0] += cores
             }

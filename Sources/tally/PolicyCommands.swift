@@ -141,7 +141,7 @@ struct QuotaCommand: AsyncParsableCommand {
                 Groups and quotas come from [[quota_group]] (name, quota or dynamic, accept_surplus) and
                 [quota] (pool, allow_oversubscription, strict). A record belongs to the configured group
                 named by its account (AccountingGroup), or to its nearest configured ancestor, else <none>.
-                Demand adds jobs submitted by --at that started within --lookahead of it.
+                Demand adds jobs waiting at --at that started (or were cancelled) within --lookahead of it.
                 """)
 
         @OptionGroup var options: PolicyOptions

@@ -112,6 +112,9 @@ import TallyTestSupport
                       end: "2026-03-02T16:00:00", elapsed: 3600, cores: 30),
             Self.line(6, user: "bea", account: "group_b", submit: "2026-03-02T11:30:00", start: "2026-03-02T14:00:00",
                       end: "2026-03-02T15:00:00", elapsed: 3600, cores: 80),
+            // Waiting at 12:00, cancelled at 12:30 before it started: demand, not usage.
+            Self.line(7, user: "ann", account: "group_a", submit: "2026-03-02T11:40:00", start: "None",
+                      end: "2026-03-02T12:30:00", elapsed: 0, cores: 10, state: "CANCELLED by 0"),
         ]
         let sacct = try temporary.write("jobs.txt", lines.joined(separator: "\n") + "\n")
         let config = try temporary.write("tally.toml", Self.config)
@@ -120,11 +123,11 @@ import TallyTestSupport
 
         let status = try TallyProcess.run(["quota", "status", "--db", db, "--at", "2026-03-02T12:00", "--format", "csv"])
         #expect(status.status == 0, "\(status.stderr)")
-        // Demand: a 100, b 100, c 10 → allocated a 60, b 30, c 10 (reference example 1). Usage: a 70 > 40.
-        #expect(status.stdout.contains("group_a,yes,40.00,70.00,100.00,60.00,30.00,0.00,yes"), "\(status.stdout)")
+        // Demand: a 110, b 100, c 10 → allocated a 60, b 30, c 10 (reference example 1). Usage: a 70 > 40.
+        #expect(status.stdout.contains("group_a,yes,40.00,70.00,110.00,60.00,30.00,0.00,yes"), "\(status.stdout)")
         #expect(status.stdout.contains("group_b,yes,20.00,20.00,100.00,30.00,0.00,0.00,no"), "\(status.stdout)")
         #expect(status.stdout.contains("group_c,yes,40.00,10.00,10.00,10.00,0.00,30.00,no"), "\(status.stdout)")
-        #expect(status.stderr.contains("rests on 6 records"), "\(status.stderr)")
+        #expect(status.stderr.contains("rests on 7 records"), "\(status.stderr)")
 
         let report = try TallyProcess.run(["quota", "report", "--db", db, "--from", "2026-03-02", "--to", "2026-03-02",
                                            "--format", "csv"])
