@@ -234,3 +234,46 @@ import Testing
         #expect(plans.first { $0.strategy == .badput }?.badputCoreSeconds == Int64(4400))
     }
 }
+
+@Suite struct FairShareEdgeTests {
+    /// Sibling accounts with equal level fair-share have their children merged and ranked together.
+    @Test func tiedAccountsMergeTheirChildren() {
+        let shares = [ShareEntry(account: "A", shares: 1), ShareEntry(account: "B", shares: 1),
+                      ShareEntry(account: "A", user: "a1", shares: 1), ShareEntry(account: "A", user: "a2", shares: 1),
+                      ShareEntry(account: "B", user: "b1", shares: 1)]
+        // A and B used the same (LF 1 each). Within A: a1 0, a2 100 → a1 ∞, a2 0.5; within B: b1 1.
+        let usage: [AccountUser: Double] = [AccountUser(account: "A", user: "a2"): 100, AccountUser(account: "B", user: "b1"): 100]
+        let rows = SlurmFairShare(shares: shares, usage: usage).rows(.fairTree)
+        let factors = Dictionary(uniqueKeysWithValues: rows.compactMap { row in row.user.map { ($0, row.fairShare!) } })
+        // Merged: a1 (∞) 3/3, b1 (1.0) 2/3, a2 (0.5) 1/3 — b1 ranks between A's users.
+        #expect(factors == ["a1": 1.0, "b1": 2.0 / 3, "a2": 1.0 / 3])
+    }
+
+    /// Classic: a user with FairShare=parent takes its account's normalised shares and effective usage.
+    @Test func classicParentSharesAreTheAccounts() {
+        let shares = [ShareEntry(account: "X", shares: 1), ShareEntry(account: "Y", shares: 3),
+                      ShareEntry(account: "X", user: "p", shares: nil), ShareEntry(account: "Y", user: "q", shares: 1)]
+        let usage: [AccountUser: Double] = [AccountUser(account: "X", user: "p"): 50, AccountUser(account: "Y", user: "q"): 50]
+        let rows = SlurmFairShare(shares: shares, usage: usage).rows(.classic)
+        let p = rows.first { $0.user == "p" }!
+        let x = rows.first { $0.account == "X" && $0.user == nil }!
+        #expect(p.normShares == x.normShares && p.normShares == 0.25)
+        #expect(p.effectiveUsage == x.effectiveUsage && p.effectiveUsage == 0.5)
+        #expect(abs(p.fairShare! - pow(2, -2)) < 1e-12)
+        // Fair Tree: a parent-share user ranks first among its siblings (LF = ∞).
+        let tree = SlurmFairShare(shares: shares, usage: usage).rows(.fairTree)
+        #expect(tree.first { $0.user == "p" }?.levelFS == .infinity)
+    }
+
+    @Test func durationsAsAdminsWriteThem() {
+        #expect(DurationText.seconds("7-0") == 604_800)
+        #expect(DurationText.seconds("1-12:00:00") == 129_600)
+        #expect(DurationText.seconds("02:30:00") == 9000)
+        #expect(DurationText.seconds("10:00") == 600)
+        #expect(DurationText.seconds("7d") == 604_800)
+        #expect(DurationText.seconds("12h") == 43_200)
+        #expect(DurationText.seconds("90") == 90)
+        #expect(DurationText.seconds("a week") == nil)
+        #expect(DurationText.seconds("-5m") == nil)
+    }
+}
