@@ -53,9 +53,7 @@ extension APIServer {
             } catch {
                 throw APIError(.badRequest, "an allocation is {name, dimension, owner, unit, amountMilli, start, end, thresholds, userLimitsMilli, createdAt}: \(error)")
             }
-            guard !allocation.name.isEmpty, allocation.amountMilli > 0, allocation.end > allocation.start else {
-                throw APIError(.badRequest, "an allocation needs a name, a positive amount and an end after its start")
-            }
+            if let problem = allocation.problem { throw APIError(.badRequest, problem) }
             guard try await store.saveAllocation(allocation, replacing: request.uri.queryParameters.get("replace") == "true") else {
                 throw APIError(.conflict, "allocation \(allocation.name) exists (add ?replace=true to change it)")
             }

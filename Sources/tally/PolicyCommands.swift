@@ -235,14 +235,10 @@ struct AllocCommand: AsyncParsableCommand {
         func run() async throws {
             let calendar = PeriodCalendar(timeZone: try zone.resolve())
             guard let startInstant = calendar.parse(start) else { throw ValidationError("--start: '\(start)' is not a date") }
-            guard let endInstant = calendar.parseEnd(end), endInstant > startInstant else {
-                throw ValidationError("--end: '\(end)' is not a date after --start")
-            }
+            guard let endInstant = calendar.parseEnd(end) else { throw ValidationError("--end: '\(end)' is not a date") }
             guard let unit = Allocation.Unit(argument: unit) else { throw ValidationError("--unit: su, core-hours or gpu-hours") }
-            guard let dimension = ReportDimension(argument: kind), [.account, .group, .user].contains(dimension) else {
-                throw ValidationError("--kind: account, group or user")
-            }
-            guard amount > 0, amount.isFinite else { throw ValidationError("--amount must be positive") }
+            guard let dimension = ReportDimension(argument: kind) else { throw ValidationError("--kind: account, group or user") }
+            guard amount.isFinite else { throw ValidationError("--amount must be a number") }
             var limits: [String: Int64] = [:]
             for text in userLimits {
                 let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
@@ -255,6 +251,7 @@ struct AllocCommand: AsyncParsableCommand {
                                         amountMilli: Int64((amount * 1000).rounded()), start: startInstant, end: endInstant,
                                         thresholds: thresholds.isEmpty ? [80, 100] : thresholds.sorted(), userLimitsMilli: limits,
                                         createdAt: Int64(Date().timeIntervalSince1970))
+            if let problem = allocation.problem { throw ValidationError(problem) }
             let store = try await StoreLocation.open(database.db, mustExist: false)
             guard try await store.saveAllocation(allocation, replacing: replace) else {
                 throw ValidationError("allocation \(name) exists (use --replace to change it)")

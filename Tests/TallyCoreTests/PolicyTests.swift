@@ -198,6 +198,20 @@ import Testing
         #expect(slow.projectedExhaustion == nil && slow.lastsPastEnd)
     }
 
+    @Test func unusableAllocationsAreNamed() {
+        let good = Allocation(name: "a", owner: "chem", amountMilli: 1000, start: 0, end: 10)
+        #expect(good.problem == nil)
+        var wrong = good
+        wrong.dimension = .gpuModel
+        #expect(wrong.problem?.contains("account, a group or a user") == true)
+        wrong = good
+        wrong.end = 0
+        #expect(wrong.problem == "the end must be after the start")
+        wrong = good
+        wrong.userLimitsMilli = ["bob": -1]
+        #expect(wrong.problem == "the limit of bob is negative")
+    }
+
     @Test func thresholdsAndUserLimitsWarn() {
         let allocation = Allocation(name: "p", owner: "physics", amountMilli: 100_000, start: 0, end: 1000,
                                     thresholds: [80, 100], userLimitsMilli: ["alice": 10_000])

@@ -98,6 +98,11 @@ import TallyTestSupport
         #expect(try await server.call(.POST, "/api/v1/allocations", token: reader, body: allocation).status == 403)
         #expect(try await server.call(.POST, "/api/v1/allocations", token: admin, body: allocation).status == 201)
         #expect(try await server.call(.POST, "/api/v1/allocations", token: admin, body: allocation).status == 409)
+        // The same checks as `tally alloc create`: an allocation belongs to an account, group or user.
+        let misplaced = try await server.call(.POST, "/api/v1/allocations", token: admin,
+                                              body: allocation.replacingOccurrences(of: "\"account\"", with: "\"gpu-model\"")
+                                                  .replacingOccurrences(of: "a-2026", with: "b-2026"))
+        #expect(misplaced.status == 400 && misplaced.body.contains("account, a group or a user"), "\(misplaced.body)")
         #expect(try await server.call(.POST, "/api/v1/allocations/a-2026/charges", token: admin,
                                       body: #"{"allocation":"x","at":\#(t0),"amountMilli":5000,"note":"storage"}"#).status == 201)
         let burn = try await server.call(.GET, "/api/v1/allocations/a-2026?at=\(t0 + 86_400)", token: reader)

@@ -60,6 +60,18 @@ public struct Allocation: Sendable, Hashable, Codable {
     }
 
     public var amount: Double { Double(amountMilli) / 1000 }
+
+    /// What makes this allocation unusable, if anything: the one check the CLI and the API share.
+    public var problem: String? {
+        if name.isEmpty { return "an allocation needs a name" }
+        if owner.isEmpty { return "an allocation needs an owner" }
+        if ![.account, .group, .user].contains(dimension) { return "an allocation belongs to an account, a group or a user" }
+        if amountMilli <= 0 { return "the amount must be positive" }
+        if end <= start { return "the end must be after the start" }
+        if thresholds.contains(where: { $0 <= 0 }) { return "thresholds are positive percentages" }
+        if let user = userLimitsMilli.first(where: { $0.value < 0 })?.key { return "the limit of \(user) is negative" }
+        return nil
+    }
 }
 
 /// A manual debit (positive) or credit (negative) against an allocation: a refund for a failed
