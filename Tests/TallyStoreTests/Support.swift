@@ -71,6 +71,11 @@ final class TemporaryStore: @unchecked Sendable {
         ("job", "id"), ("rollup_day", "day, site, cluster, account, grp, usr, partition, qos, state, gpu_model"),
         ("dim", "id"), ("meta", "key"), ("rejected_line", "id"),
     ]
+    /// SQLite keys rollups by combination (amounts in a blob, shown as hex).
+    static let sqliteDigestTables = [
+        ("job", "id"), ("rollup_day", "day, combo"), ("rollup_month", "month, combo"), ("combo", "id"),
+        ("dim", "id"), ("meta", "key"), ("rejected_line", "id"),
+    ]
 
     /// Every row of every data table, in a stable order: equal digests, equal databases.
     func digest() async throws -> String {
@@ -80,7 +85,7 @@ final class TemporaryStore: @unchecked Sendable {
             let queue = try DatabaseQueue(path: path)
             out = try await queue.read { db in
                 var text = ""
-                for (table, order) in Self.digestTables {
+                for (table, order) in Self.sqliteDigestTables {
                     for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") {
                         text += table + ":" + row.description + "\n"
                     }

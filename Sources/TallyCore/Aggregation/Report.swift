@@ -104,14 +104,74 @@ public struct ReportAccumulator: Sendable {
     public func rows() -> [ReportRow] {
         cells.sorted { lhs, rhs in
             if lhs.key.period != rhs.key.period { return lhs.key.period < rhs.key.period }
-            // Size and wall-time buckets sort by size, everything else by name.
-            for (left, right) in zip(lhs.key.keys, rhs.key.keys) where left != right {
-                if let leftOrder = JobBuckets.order(of: left), let rightOrder = JobBuckets.order(of: right) {
-                    return leftOrder < rightOrder
-                }
-                return left < right
-            }
-            return false
+            return Self.precedes(lhs.key.keys, rhs.key.keys)
         }.map { ReportRow(period: periods[$0.key.period], keys: $0.key.keys, amounts: $0.value) }
+    }
+
+    private struct LazyCellList {
+        let cells: [Cell]
+        let order: [Int]
+        var count: Int { order.count }
+        subscript(index: Int) -> Cell { cells[order[index]] }
+    }
+
+    /// Row order within a period: size and wall-time buckets by size, everything else by name.
+    public static func precedes(_ lhs: [String], _ rhs: [String]) -> Bool {
+        for (left, right) in zip(lhs, rhs) where left != right {
+            if let leftOrder = JobBuckets.order(of: left), let rightOrder = JobBuckets.order(of: right) {
+                return leftOrder < rightOrder
+            }
+            return left < right
+        }
+        return false
+    }
+
+    /// A partial sum for one period and group number (the same pair may come several times).
+    public struct Cell: Sendable {
+        public var period: Int
+        public var group: Int
+        public var amounts: UsageAmounts
+        public init(period: Int, group: Int, amounts: UsageAmounts) {
+            self.period = period; self.group = group; self.amounts = amounts
+        }
+    }
+
+    /// Rows from partial sums per period and group number, in the same order as `rows()`:
+    /// names are compared once per group, not once per comparison of a sort over hundreds of
+    /// thousands of cells, and the sort itself is on integers. As in `add`, a group's sum that
+    /// is zero is dropped; groups whose names are equal are then merged.
+    public static func rows(periods: [Period], groups: [[String]], cells: [Cell]) -> [ReportRow] {
+        var canonical = [Int](repeating: 0, count: groups.count)
+        var byNames: [[String]: Int] = [:]
+        for (index, names) in groups.enumerated() {
+            if let first = byNames[names] { canonical[index] = first } else { byNames[names] = index; canonical[index] = index }
+        }
+        var rank = [Int](repeating: 0, count: groups.count)
+        for (position, index) in byNames.values.sorted(by: { precedes(groups[$0], groups[$1]) }).enumerated() {
+            rank[index] = position
+        }
+        // Sort small keys, not the cells (each moves 136 bytes).
+        var order = cells.indices.map { (period: cells[$0].period, rank: rank[canonical[cells[$0].group]],
+                                         group: cells[$0].group, cell: $0) }
+        order.sort { ($0.period, $0.rank, $0.group) < ($1.period, $1.rank, $1.group) }
+        let sorted = LazyCellList(cells: cells, order: order.map(\.cell))
+        var rows: [ReportRow] = []
+        var index = 0
+        while index < sorted.count {
+            // One period and name group: sum each group number, drop zero sums, merge the rest.
+            let period = sorted[index].period, named = canonical[sorted[index].group]
+            var total = UsageAmounts(), any = false
+            while index < sorted.count, sorted[index].period == period, canonical[sorted[index].group] == named {
+                let group = sorted[index].group
+                var sum = UsageAmounts()
+                while index < sorted.count, sorted[index].period == period, sorted[index].group == group {
+                    sum += sorted[index].amounts
+                    index += 1
+                }
+                if !sum.isZero { total += sum; any = true }
+            }
+            if any { rows.append(ReportRow(period: periods[period], keys: groups[named], amounts: total)) }
+        }
+        return rows
     }
 }

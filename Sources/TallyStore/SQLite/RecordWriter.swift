@@ -9,6 +9,7 @@ struct RecordWriter {
     private let db: Database
     private(set) var dimensions: DimensionDictionary
     private(set) var plans: PlanCache
+    private(set) var combos: ComboTable
     private let run: IngestRun
     private let insert: Statement
     private let replace: Statement
@@ -19,8 +20,9 @@ struct RecordWriter {
 
     static let placeholders = Array(repeating: "?", count: JobRows.columns.count).joined(separator: ", ")
 
-    init(db: Database, dimensions: DimensionDictionary, plans: PlanCache, run: IngestRun) throws {
+    init(db: Database, dimensions: DimensionDictionary, plans: PlanCache, combos: ComboTable, run: IngestRun) throws {
         self.db = db
+        self.combos = combos
         self.dimensions = dimensions
         self.plans = plans
         self.run = run
@@ -101,7 +103,7 @@ struct RecordWriter {
     }
 
     private mutating func flushRollups() throws {
-        try rollups.flush(db)
+        try rollups.flush(db, combos: &combos)
     }
 
     private func flushMeta() throws {

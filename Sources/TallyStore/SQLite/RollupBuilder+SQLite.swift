@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 import TallyCore
@@ -21,37 +22,40 @@ extension DimensionDictionary {
 }
 
 extension RollupBuilder {
-    mutating func flush(_ db: Database) throws {
+    mutating func flush(_ db: Database, combos: inout ComboTable) throws {
         let (days, months) = drainAll()
-        try Self.write(days, table: "rollup_day", period: "day", db)
-        try Self.write(months, table: "rollup_month", period: "month", db)
+        try Self.write(days, table: "rollup_day", period: "day", combos: &combos, db)
+        try Self.write(months, table: "rollup_month", period: "month", combos: &combos, db)
     }
 
-    mutating func flushCompleted(before day: Int64, _ db: Database) throws {
+    mutating func flushCompleted(before day: Int64, combos: inout ComboTable, _ db: Database) throws {
         let (days, months) = drainCompleted(before: day)
-        try Self.write(days, table: "rollup_day", period: "day", db)
-        try Self.write(months, table: "rollup_month", period: "month", db)
+        try Self.write(days, table: "rollup_day", period: "day", combos: &combos, db)
+        try Self.write(months, table: "rollup_month", period: "month", combos: &combos, db)
     }
 
     private static func write(_ rollups: [RollupKey: UsageAmounts], table: String, period: String,
-                              _ db: Database) throws {
+                              combos: inout ComboTable, _ db: Database) throws {
         guard !rollups.isEmpty else { return }
-        let amountColumns = RollupColumns.amounts
-        let placeholders = Array(repeating: "?", count: 1 + DimensionIDs.rollupCount + amountColumns.count)
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO \(table) (\(period), \(RollupColumns.keys), \(amountColumns.joined(separator: ", ")))
-            VALUES (\(placeholders.joined(separator: ", ")))
-            ON CONFLICT DO UPDATE SET \(amountColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+            INSERT INTO \(table) (\(period), combo, amounts) VALUES (?, ?, ?)
+            ON CONFLICT DO UPDATE SET amounts = tally_add(amounts, excluded.amounts)
             """)
         let handle = statement.sqliteStatement
+        var rows: [(period: Int64, combo: Int64, amounts: UsageAmounts)] = []
+        rows.reserveCapacity(rollups.count)
+        for (key, amounts) in rollups where !amounts.isZero {
+            rows.append((key.period, try combos.id(for: key.ids, db), amounts))
+        }
         // In key order, so the upserts walk the table's B-tree forwards.
-        for (key, amounts) in rollups.sorted(by: { $0.key < $1.key }) where !amounts.isZero {
+        rows.sort { ($0.period, $0.combo) < ($1.period, $1.combo) }
+        for row in rows {
             sqlite3_reset(handle)
-            sqlite3_bind_int64(handle, 1, key.period)
-            for index in 0..<DimensionIDs.rollupCount { sqlite3_bind_int64(handle, Int32(index + 2), key.ids[index]) }
-            let first = Int32(DimensionIDs.rollupCount + 2)
-            for (offset, value) in RollupColumns.values(amounts).enumerated() {
-                sqlite3_bind_int64(handle, first + Int32(offset), value)
+            sqlite3_bind_int64(handle, 1, row.period)
+            sqlite3_bind_int64(handle, 2, row.combo)
+            var bytes = RollupBlob.encode(row.amounts)
+            bytes.withUnsafeMutableBytes { buffer in
+                _ = sqlite3_bind_blob(handle, 3, buffer.baseAddress, Int32(buffer.count), SQLITE_TRANSIENT)
             }
             let code = sqlite3_step(handle)
             guard code == SQLITE_DONE else {
@@ -61,7 +65,7 @@ extension RollupBuilder {
             }
         }
         if RollupBuilder.mayHaveEmptied(rollups) {
-            try db.execute(sql: "DELETE FROM \(table) WHERE \(amountColumns.map { "\($0) = 0" }.joined(separator: " AND "))")
+            try db.execute(sql: "DELETE FROM \(table) WHERE amounts = ?", arguments: [Data(RollupBlob.zero)])
         }
     }
 }

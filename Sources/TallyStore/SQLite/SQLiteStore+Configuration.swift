@@ -69,22 +69,25 @@ extension SQLiteStore {
         let previous = try await appliedConfiguration()
         let keptText = text ?? previous?.text
         let dictionary = dimensions
+        let knownCombos = combos
         let cache = PlanCache(normaliser: Normaliser(configuration))
         let current = configuration
         do {
-            let (stats, updated) = try await queue.write { db in
+            let (stats, updated, updatedCombos) = try await queue.write { db in
                 var dictionary = dictionary
+                var combos = knownCombos
                 var plans = cache
-                let records = try Self.rebuildRollups(db, dictionary: &dictionary, plans: &plans)
+                let records = try Self.rebuildRollups(db, dictionary: &dictionary, combos: &combos, plans: &plans)
                 try Self.record(current, text: keptText, db)
                 let stats = RebuildStats(
                     records: records,
                     dayRows: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rollup_day") ?? 0,
                     monthRows: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rollup_month") ?? 0,
                     seconds: 0, previousFingerprint: previous?.fingerprint, fingerprint: current.fingerprintText)
-                return (stats, dictionary)
+                return (stats, dictionary, combos)
             }
             dimensions = updated
+            combos = updatedCombos
             plans = cache
             summaryWrites += 1
             var timed = stats
@@ -101,19 +104,20 @@ extension SQLiteStore {
         try await queue.write { db in try Self.record(configuration, text: text, db) }
     }
 
-    static func record(_ configuration: TallyConfiguration, text: String?, _ db: Database) throws {
+    static func record(_ configuration: TallyConfiguration, text: String?, path: String? = nil, _ db: Database) throws {
         try db.execute(sql: """
             INSERT INTO applied_configuration (id, fingerprint, text, path, applied_at) VALUES (1, ?, ?, ?, ?)
             ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, text = excluded.text,
                 path = excluded.path, applied_at = excluded.applied_at
-            """, arguments: [configuration.fingerprintText, text, configuration.path, Int64(Date().timeIntervalSince1970)])
+            """, arguments: [configuration.fingerprintText, text, configuration.path ?? path, Int64(Date().timeIntervalSince1970)])
     }
 
     /// Empties the summaries and adds every record again, in storage order (ingest order, close to
     /// time order), writing days and months once the scan has moved two days past them: memory
     /// stays bounded and rows mostly append in key order. A record older than that (a job that
     /// was pending long, or ingested late) still lands exactly: writes add onto existing rows.
-    static func rebuildRollups(_ db: Database, dictionary: inout DimensionDictionary, plans: inout PlanCache) throws -> Int64 {
+    static func rebuildRollups(_ db: Database, dictionary: inout DimensionDictionary, combos: inout ComboTable,
+                               plans: inout PlanCache) throws -> Int64 {
         // Dropping frees the pages at once; deleting millions of rows walks them all.
         try db.execute(sql: "DROP TABLE rollup_day; DROP TABLE rollup_month")
         try db.execute(sql: Schema.rollupTable("rollup_day", period: "day"))
@@ -132,13 +136,13 @@ extension SQLiteStore {
             let host = plans.needsHosts ? HostList.first(row.optionalText(StoredQueries.factsColumnCount) ?? "") : ""
             if let first = facts.touchSpan?.lowerBound, UTCDay.of(first) > openDay {
                 openDay = UTCDay.of(first)
-                try builder.flushCompleted(before: openDay - 2, db)
+                try builder.flushCompleted(before: openDay - 2, combos: &combos, db)
             }
             try builder.add(facts, recorded: ids, host: host, sign: 1, plans: &plans, dictionary: &dictionary,
                             source: .inserting(db))
             count += 1
         }
-        try builder.flush(db)
+        try builder.flush(db, combos: &combos)
         return count
     }
 
@@ -177,8 +181,9 @@ extension SQLiteStore {
         let dictionary = dimensions
         return try await queue.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT cluster, partition, qos, gpu_model, SUM(core), SUM(gpu) FROM rollup_month
-                GROUP BY cluster, partition, qos, gpu_model
+                SELECT c.cluster, c.partition, c.qos, c.gpu_model, SUM(\(RollupBlob.column("core"))), SUM(\(RollupBlob.column("gpu")))
+                FROM rollup_month r JOIN combo c ON c.id = r.combo
+                GROUP BY c.cluster, c.partition, c.qos, c.gpu_model
                 """).map { row in
                 let subject = RuleSubject(cluster: dictionary.value(row[0]), partition: dictionary.value(row[1]),
                                           qos: dictionary.value(row[2]), gpuModel: dictionary.value(row[3]))

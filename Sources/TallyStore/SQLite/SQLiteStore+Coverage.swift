@@ -7,14 +7,38 @@ extension SQLiteStore {
     public func coverage() async throws -> [ClusterCoverage] {
         try await refreshDimensions()
         let dictionary = dimensions
+        let knownCombos = combos
         return try await queue.read { db in
-            let statement = try db.makeStatement(sql: """
-                SELECT DISTINCT site, cluster, day FROM rollup_day ORDER BY site, cluster, day
-                """)
-            var builder = ClusterCoverage.Builder()
+            var combos = knownCombos
+            try combos.catchUp(db)
+            // The table's own key order (day, combo): each combination's site and cluster come
+            // from memory, and a join plus DISTINCT over every row would cost several times more.
+            var pairOfCombo = [Int](repeating: -1, count: combos.keys.count)
+            var pairs: [(site: Int64, cluster: Int64)] = []
+            var pairNumbers: [Int64: [Int64: Int]] = [:]
+            for (combo, ids) in combos.keys.enumerated() where combo > 0 {
+                if let known = pairNumbers[ids.site]?[ids.cluster] {
+                    pairOfCombo[combo] = known
+                } else {
+                    pairOfCombo[combo] = pairs.count
+                    pairNumbers[ids.site, default: [:]][ids.cluster] = pairs.count
+                    pairs.append((ids.site, ids.cluster))
+                }
+            }
+            var days = [[Int64]](repeating: [], count: pairs.count)
+            let statement = try db.makeStatement(sql: "SELECT day, combo FROM rollup_day ORDER BY day")
             try db.forEachRow(statement) { handle in
-                let row = SQLiteRow(handle: handle)
-                builder.add(site: dictionary.value(row.int(0)), cluster: dictionary.value(row.int(1)), day: row.int(2))
+                let combo = Int(sqlite3_column_int64(handle, 1))
+                guard combo > 0, combo < pairOfCombo.count else { return }
+                let pair = pairOfCombo[combo]
+                let day = sqlite3_column_int64(handle, 0)
+                if days[pair].last != day { days[pair].append(day) }
+            }
+            var builder = ClusterCoverage.Builder()
+            for pair in pairs.indices.sorted(by: { (pairs[$0].site, pairs[$0].cluster) < (pairs[$1].site, pairs[$1].cluster) }) {
+                for day in days[pair] {
+                    builder.add(site: dictionary.value(pairs[pair].site), cluster: dictionary.value(pairs[pair].cluster), day: day)
+                }
             }
             return builder.finish()
         }

@@ -9,18 +9,24 @@ extension SQLiteStore {
         let dictionary = dimensions
         let cache = plans
         let configuration = configuration
+        let knownCombos = combos
         return try await queue.read { db in
             var computation = ReportComputation(query: query, meta: try StoreMeta(db), dimensions: dictionary,
                                                 plans: cache, configuration: configuration)
+            var combos = knownCombos
+            try combos.catchUp(db)
+            computation.useCombinations(combos.keys)
             for read in computation.rollupReads {
-                let text = StoredQueries.rollups(table: read.table, column: read.column, first: read.first,
-                                                 end: read.end, filter: computation.filter, dialect: .sqlite)
+                // Filters are applied per combination in memory: the key starts with the period,
+                // so SQL could not use them to skip rows anyway.
+                let statement = try db.makeStatement(sql: "SELECT \(read.column), combo, amounts FROM \(read.table) "
+                                                     + "WHERE \(read.column) >= ? AND \(read.column) < ?")
+                try statement.setArguments([read.first, read.end])
                 let isMonth = read.isMonth
-                try db.forEachRow(text) { row in
-                    var ids = DimensionIDs()
-                    for index in computation.grouped { ids[index] = row.int(index + 1) }
-                    let amounts = RollupColumns.amounts({ row.int(Int($0)) }, from: Int32(DimensionIDs.rollupCount + 1))
-                    computation.addRollup(unit: row.int(0), isMonth: isMonth, ids: ids, amounts: amounts)
+                try db.forEachRow(statement) { handle in
+                    computation.addRollup(unit: sqlite3_column_int64(handle, 0), isMonth: isMonth,
+                                          combo: Int(sqlite3_column_int64(handle, 1)),
+                                          amounts: RollupBlob.decode(handle, column: 2))
                 }
             }
             let states = StateCache(dictionary)

@@ -13,6 +13,8 @@ public actor SQLiteStore: UsageStore {
     public nonisolated var preferredBatchSize: Int { 8192 }
     let queue: DatabaseQueue
     var dimensions = DimensionDictionary()
+    /// Rollup dimension combinations by id (see `RollupBlob`).
+    var combos = ComboTable()
     /// The configuration summaries are built with (directory entries from the database merged in).
     var configuration = TallyConfiguration.empty
     var plans = PlanCache(normaliser: Normaliser(.empty))
@@ -33,23 +35,29 @@ public actor SQLiteStore: UsageStore {
                 PRAGMA wal_autocheckpoint = 8192;
                 PRAGMA temp_store = MEMORY;
                 """)
+            try RollupBlob.registerFunctions(db)
         }
         configuration.busyMode = .timeout(30)
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try Schema.migrator.migrate(queue)
             var loaded = DimensionDictionary()
+            var loadedCombos = ComboTable()
             try queue.write { db in
                 try loaded.load(db)
+                try loadedCombos.catchUp(db)
                 // A new database, or one whose summaries a migration dropped: build them with
-                // no configuration until one is applied.
-                if try Self.applied(db) == nil {
+                // no configuration until one is applied (the recorded text, if any, is kept
+                // so the next command applies it again).
+                let applied = try Self.applied(db)
+                if applied == nil || applied?.fingerprint == Schema.rebuildMarker {
                     var plans = PlanCache(normaliser: Normaliser(.empty))
-                    _ = try Self.rebuildRollups(db, dictionary: &loaded, plans: &plans)
-                    try Self.record(.empty, text: nil, db)
+                    _ = try Self.rebuildRollups(db, dictionary: &loaded, combos: &loadedCombos, plans: &plans)
+                    try Self.record(.empty, text: applied?.text, path: applied?.path, db)
                 }
             }
             dimensions = loaded
+            combos = loadedCombos
         } catch {
             throw StoreError.cannotOpen(path: path, reason: "\(error)")
         }
@@ -66,19 +74,25 @@ public actor SQLiteStore: UsageStore {
     /// beside `tally serve`): their ids appear in rows this process reads.
     func refreshDimensions() async throws {
         let known = dimensions.maxStoredID
+        let knownCombos = combos
         let added = try await queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, kind, value FROM dim WHERE id > ?", arguments: [known])
-                .map { (id: $0[0] as Int64, kind: $0[1] as Int64, value: $0[2] as String) }
+            var combos = knownCombos
+            try combos.catchUp(db)
+            return (try Row.fetchAll(db, sql: "SELECT id, kind, value FROM dim WHERE id > ?", arguments: [known])
+                .map { (id: $0[0] as Int64, kind: $0[1] as Int64, value: $0[2] as String) }, combos)
         }
-        for row in added { dimensions.add(id: row.id, kind: row.kind, value: row.value) }
+        for row in added.0 { dimensions.add(id: row.id, kind: row.kind, value: row.value) }
+        self.combos = added.1
     }
 
     /// Reloads what a rolled-back transaction may have left stale in memory.
     func reloadDimensions() async throws {
-        dimensions = try await queue.read { db in
+        (dimensions, combos) = try await queue.read { db in
             var reloaded = DimensionDictionary()
             try reloaded.load(db)
-            return reloaded
+            var reloadedCombos = ComboTable()
+            try reloadedCombos.catchUp(db)
+            return (reloaded, reloadedCombos)
         }
         plans = PlanCache(normaliser: Normaliser(configuration))
     }
@@ -114,14 +128,16 @@ public actor SQLiteStore: UsageStore {
         try await refreshDimensions()
         let dictionary = dimensions
         let cache = plans
+        let knownCombos = combos
         do {
-            let (outcome, updated, updatedPlans) = try await queue.write { db in
-                var writer = try RecordWriter(db: db, dimensions: dictionary, plans: cache, run: run)
+            let (outcome, updated, updatedPlans, updatedCombos) = try await queue.write { db in
+                var writer = try RecordWriter(db: db, dimensions: dictionary, plans: cache, combos: knownCombos, run: run)
                 let outcome = try writer.write(batch)
-                return (outcome, writer.dimensions, writer.plans)
+                return (outcome, writer.dimensions, writer.plans, writer.combos)
             }
             dimensions = updated
             plans = updatedPlans
+            combos = updatedCombos
             summaryWrites += 1
             return outcome
         } catch {

@@ -156,8 +156,20 @@ enum Schema {
         migrator.registerMigration("v10: records per state") { db in
             try db.execute(sql: StateCounts.table)
         }
+        migrator.registerMigration("v11: rollups keyed by dimension combination") { db in
+            // See RollupBlob. The summaries are rebuilt when the store opens, with the
+            // configuration recorded (its text is kept).
+            try db.execute(sql: "DROP TABLE rollup_day; DROP TABLE rollup_month")
+            try db.execute(sql: Schema.comboTable)
+            try db.execute(sql: rollupTable("rollup_day", period: "day"))
+            try db.execute(sql: rollupTable("rollup_month", period: "month"))
+            try db.execute(sql: "UPDATE applied_configuration SET fingerprint = ?", arguments: [Schema.rebuildMarker])
+        }
         return migrator
     }
+
+    /// Recorded in place of a configuration fingerprint when a migration emptied the summaries.
+    static let rebuildMarker = "summaries to rebuild"
 
     /// APEL summary rows received as such, keyed as APEL keys them ('' and 0 stand for absent).
     static let apelSummaryTable = """
@@ -202,20 +214,6 @@ enum Schema {
         CREATE INDEX auditor_record_stop ON auditor_record (stop_time);
         CREATE INDEX auditor_record_start ON auditor_record (start_time)
         """
-
-    static func rollupTable(_ name: String, period: String) -> String {
-        """
-        CREATE TABLE \(name) (
-            \(period) INTEGER NOT NULL,
-            site INTEGER NOT NULL, cluster INTEGER NOT NULL, account INTEGER NOT NULL,
-            grp INTEGER NOT NULL, usr INTEGER NOT NULL, partition INTEGER NOT NULL,
-            qos INTEGER NOT NULL, state INTEGER NOT NULL, gpu_model INTEGER NOT NULL,
-            gpu_class INTEGER NOT NULL, org INTEGER NOT NULL,
-            \(RollupColumns.amounts.map { "\($0) INTEGER NOT NULL" }.joined(separator: ", ")),
-            PRIMARY KEY (\(period), \(RollupColumns.keys))
-        ) WITHOUT ROWID
-        """
-    }
 }
 
 /// Column lists of the rollup tables, in the order readers and writers bind them.

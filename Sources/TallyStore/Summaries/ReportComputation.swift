@@ -17,6 +17,19 @@ struct ReportComputation {
     private(set) var dimensions: DimensionDictionary
     private var plans: PlanCache
     private var cells: [RollupKey: UsageAmounts] = [:]
+    /// Rollup rows read by combination (SQLite): each combination's grouped key is worked out
+    /// once, and cells are keyed by period and group number, an integer hash instead of thirteen.
+    private var comboKeys: [DimensionIDs] = []
+    private var comboGroups: [Int32] = []
+    private var groupKeys: [DimensionIDs] = []
+    private var groupNumbers: [DimensionIDs: Int32] = [:]
+    /// Rows come in period order: one period's sums are kept by group number in a dense array,
+    /// and moved to `comboCells` when the period changes (no hashing per row).
+    private var openPeriod = -1
+    private var openSums: [UsageAmounts] = []
+    private var openGroups: [Int32] = []
+    private var comboCells: [ReportAccumulator.Cell] = []
+    private var lastUnit = (unit: Int64.min, isMonth: false, period: Int?.none)
     private var derivedFilters: [(index: Int, ids: Set<Int64>)] = []
     let meta: StoreMeta
     var maxSpan: Int64 { meta.maxSpan }
@@ -80,6 +93,57 @@ struct ReportComputation {
         var masked = DimensionIDs()
         for index in grouped { masked[index] = ids[index] }
         cells[RollupKey(period: Int64(period), ids: masked), default: UsageAmounts()] += amounts
+    }
+
+    /// Rollup rows will name their keys by combination id: `keys[id]` are its dimension ids.
+    mutating func useCombinations(_ keys: [DimensionIDs]) {
+        comboKeys = keys
+        comboGroups = Array(repeating: Self.unresolved, count: keys.count)
+    }
+
+    private static let unresolved: Int32 = -2, filteredOut: Int32 = -1
+
+    /// Adds a rollup row read by combination id (after `useCombinations`).
+    @inline(__always)
+    mutating func addRollup(unit: Int64, isMonth: Bool, combo: Int, amounts: UsageAmounts) {
+        if unit != lastUnit.unit || isMonth != lastUnit.isMonth {
+            lastUnit = (unit, isMonth, isMonth ? plan.period(ofMonth: unit) : plan.period(ofDay: unit))
+        }
+        guard let period = lastUnit.period, combo > 0, combo < comboGroups.count else { return }
+        var group = comboGroups[combo]
+        if group == Self.unresolved {
+            group = groupNumber(combo)
+            comboGroups[combo] = group
+        }
+        guard group >= 0 else { return }
+        if period != openPeriod { closePeriod(next: period) }
+        let slot = Int(group)
+        if slot >= openSums.count { openSums.append(contentsOf: repeatElement(UsageAmounts(), count: slot + 1 - openSums.count)) }
+        if openSums[slot].isZero { openGroups.append(group) }
+        openSums[slot] += amounts
+    }
+
+    private mutating func closePeriod(next: Int) {
+        for group in openGroups {
+            let slot = Int(group)
+            // A group summing to zero within the period appears again only if later rows change it.
+            comboCells.append(.init(period: openPeriod, group: slot, amounts: openSums[slot]))
+            openSums[slot] = UsageAmounts()
+        }
+        openGroups.removeAll(keepingCapacity: true)
+        openPeriod = next
+    }
+
+    private mutating func groupNumber(_ combo: Int) -> Int32 {
+        let ids = comboKeys[combo]
+        guard filter.matches(ids) else { return Self.filteredOut }
+        var masked = DimensionIDs()
+        for index in grouped { masked[index] = ids[index] }
+        if let known = groupNumbers[masked] { return known }
+        let number = Int32(groupKeys.count)
+        groupKeys.append(masked)
+        groupNumbers[masked] = number
+        return number
     }
 
     /// Raw slivers: one indexed query per group when there are few; with many (a year of days in
@@ -148,11 +212,24 @@ struct ReportComputation {
 
     /// The report, with the counts of sources and rejected lines it rests on.
     func finish(sources: Int64, rejectedLines: Int64) -> Report {
-        var accumulator = ReportAccumulator(periods: periods)
+        // Raw slivers join the rollup cells by group number before anything is dropped as zero.
+        var computation = self
+        computation.closePeriod(next: -1)
+        var merged = computation.comboCells
+        var groupKeys = groupKeys, groupNumbers = groupNumbers
         for (cell, amounts) in cells {
-            accumulator.add(period: Int(cell.period), keys: grouped.map { dimensions.value(cell.ids[$0]) }, amounts: amounts)
+            let number: Int32
+            if let known = groupNumbers[cell.ids] {
+                number = known
+            } else {
+                number = Int32(groupKeys.count)
+                groupKeys.append(cell.ids)
+                groupNumbers[cell.ids] = number
+            }
+            merged.append(.init(period: Int(cell.period), group: Int(number), amounts: amounts))
         }
-        var rows = accumulator.rows()
+        let names = groupKeys.map { ids in grouped.map { dimensions.value(ids[$0]) } }
+        var rows = ReportAccumulator.rows(periods: periods, groups: names, cells: merged)
         let jobs = rows.reduce(Int64(0)) { $0 + $1.amounts.jobs }
         let basis = ReportBasis(records: jobs, sources: sources, rejectedLines: rejectedLines)
         var report = Report(query: query, window: window, rows: [], basis: basis,

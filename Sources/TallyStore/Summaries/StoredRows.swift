@@ -151,14 +151,14 @@ enum StoredQueries {
 
 /// Filter clauses for `--where` on recorded dimension ids.
 struct DimensionFilter {
-    private var clauses: [(column: String, ids: [Int64])] = []
+    private var clauses: [(column: String, index: Int, ids: [Int64])] = []
     private var impossible = false
 
     init(_ filters: [ReportDimension: Set<String>], dimensions: DimensionDictionary) {
         for (dimension, values) in filters.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             let ids = values.compactMap { dimensions.existingID(dimension, Self.normalise($0, for: dimension)) }
             if ids.isEmpty { impossible = true }
-            clauses.append((DimensionColumn.column(dimension), ids.sorted()))
+            clauses.append((DimensionColumn.column(dimension), DimensionColumn.index(dimension), ids.sorted()))
         }
     }
 
@@ -168,6 +168,11 @@ struct DimensionFilter {
             return
         }
         for clause in clauses { text.andIn("\(table).\(clause.column)", clause.ids) }
+    }
+
+    /// The same test in memory, on a rollup row's ids.
+    func matches(_ ids: DimensionIDs) -> Bool {
+        !impossible && clauses.allSatisfy { $0.ids.contains(ids[$0.index]) }
     }
 
     static func normalise(_ value: String, for dimension: ReportDimension) -> String {
