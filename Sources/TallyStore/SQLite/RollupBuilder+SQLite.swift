@@ -42,21 +42,24 @@ extension RollupBuilder {
             ON CONFLICT DO UPDATE SET amounts = tally_add(amounts, excluded.amounts)
             """)
         let handle = statement.sqliteStatement
-        var rows: [(period: Int64, combo: Int64, amounts: UsageAmounts)] = []
-        rows.reserveCapacity(rollups.count)
-        for (key, amounts) in rollups where !amounts.isZero {
-            rows.append((key.period, try combos.id(for: key.ids, db), amounts))
+        var amounts: [UsageAmounts] = []
+        var order: [(period: Int64, combo: Int64, index: Int)] = []
+        amounts.reserveCapacity(rollups.count)
+        order.reserveCapacity(rollups.count)
+        for (key, value) in rollups where !value.isZero {
+            order.append((key.period, try combos.id(for: key.ids, db), amounts.count))
+            amounts.append(value)
         }
-        // In key order, so the upserts walk the table's B-tree forwards.
-        rows.sort { ($0.period, $0.combo) < ($1.period, $1.combo) }
-        for row in rows {
+        // In key order, so the upserts walk the table's B-tree forwards (sorting small keys).
+        order.sort { ($0.period, $0.combo) < ($1.period, $1.combo) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: RollupBlob.byteCount, alignment: 8)
+        defer { buffer.deallocate() }
+        for row in order {
             sqlite3_reset(handle)
             sqlite3_bind_int64(handle, 1, row.period)
             sqlite3_bind_int64(handle, 2, row.combo)
-            var bytes = RollupBlob.encode(row.amounts)
-            bytes.withUnsafeMutableBytes { buffer in
-                _ = sqlite3_bind_blob(handle, 3, buffer.baseAddress, Int32(buffer.count), SQLITE_TRANSIENT)
-            }
+            RollupBlob.encode(amounts[row.index], into: buffer)
+            sqlite3_bind_blob(handle, 3, buffer.baseAddress, Int32(buffer.count), SQLITE_TRANSIENT)
             let code = sqlite3_step(handle)
             guard code == SQLITE_DONE else {
                 let message = String(cString: sqlite3_errmsg(db.sqliteConnection))

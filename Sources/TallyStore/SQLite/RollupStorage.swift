@@ -15,12 +15,24 @@ enum RollupBlob {
     /// Little-endian, in `RollupColumns.amounts` order.
     static func encode(_ amounts: UsageAmounts) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: byteCount)
-        bytes.withUnsafeMutableBytes { buffer in
-            for (index, value) in RollupColumns.values(amounts).enumerated() {
-                buffer.storeBytes(of: value.littleEndian, toByteOffset: index * 8, as: Int64.self)
+        bytes.withUnsafeMutableBytes { encode(amounts, into: $0) }
+        return bytes
+    }
+
+    /// Writes into a buffer of `byteCount` bytes (writers reuse one).
+    @inline(__always)
+    static func encode(_ amounts: UsageAmounts, into buffer: UnsafeMutableRawBufferPointer) {
+        let values = (amounts.jobs, amounts.wallSeconds, amounts.coreSeconds, amounts.cpuSeconds, amounts.gpuSeconds,
+                      amounts.memoryMiBSeconds, amounts.coreSecondsWithCPU, amounts.waitSeconds, amounts.startedJobs,
+                      amounts.jobCores, amounts.jobGPUs, amounts.benchmarkMilli, amounts.coreSecondsBenchmarked,
+                      amounts.gpuWeightedMilli, amounts.chargeMilli)
+        withUnsafeBytes(of: values) { source in
+            // The tuple is fifteen Int64 in a row; store them little-endian one by one.
+            for offset in stride(from: 0, to: byteCount, by: 8) {
+                let value = source.loadUnaligned(fromByteOffset: offset, as: Int64.self)
+                buffer.storeBytes(of: value.littleEndian, toByteOffset: offset, as: Int64.self)
             }
         }
-        return bytes
     }
 
     @inline(__always)

@@ -70,6 +70,7 @@ extension SQLiteStore {
         let keptText = text ?? previous?.text
         let dictionary = dimensions
         let knownCombos = combos
+        combos = ComboTable()
         let cache = PlanCache(normaliser: Normaliser(configuration))
         let current = configuration
         do {

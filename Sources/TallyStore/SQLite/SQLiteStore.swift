@@ -31,7 +31,7 @@ public actor SQLiteStore: UsageStore {
             try db.execute(sql: """
                 PRAGMA journal_mode = WAL;
                 PRAGMA synchronous = NORMAL;
-                PRAGMA cache_size = -32768;
+                PRAGMA cache_size = -16384;
                 PRAGMA wal_autocheckpoint = 8192;
                 PRAGMA temp_store = MEMORY;
                 """)
@@ -128,7 +128,9 @@ public actor SQLiteStore: UsageStore {
         try await refreshDimensions()
         let dictionary = dimensions
         let cache = plans
+        // Handed over, not shared: the writer adds combinations in place instead of copying the table.
         let knownCombos = combos
+        combos = ComboTable()
         do {
             let (outcome, updated, updatedPlans, updatedCombos) = try await queue.write { db in
                 var writer = try RecordWriter(db: db, dimensions: dictionary, plans: cache, combos: knownCombos, run: run)
