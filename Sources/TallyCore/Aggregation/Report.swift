@@ -108,13 +108,6 @@ public struct ReportAccumulator: Sendable {
         }.map { ReportRow(period: periods[$0.key.period], keys: $0.key.keys, amounts: $0.value) }
     }
 
-    private struct LazyCellList {
-        let cells: [Cell]
-        let order: [Int]
-        var count: Int { order.count }
-        subscript(index: Int) -> Cell { cells[order[index]] }
-    }
-
     /// Row order within a period: size and wall-time buckets by size, everything else by name.
     public static func precedes(_ lhs: [String], _ rhs: [String]) -> Bool {
         for (left, right) in zip(lhs, rhs) where left != right {
@@ -154,18 +147,18 @@ public struct ReportAccumulator: Sendable {
         var order = cells.indices.map { (period: cells[$0].period, rank: rank[canonical[cells[$0].group]],
                                          group: cells[$0].group, cell: $0) }
         order.sort { ($0.period, $0.rank, $0.group) < ($1.period, $1.rank, $1.group) }
-        let sorted = LazyCellList(cells: cells, order: order.map(\.cell))
         var rows: [ReportRow] = []
+        rows.reserveCapacity(cells.count)
         var index = 0
-        while index < sorted.count {
+        while index < order.count {
             // One period and name group: sum each group number, drop zero sums, merge the rest.
-            let period = sorted[index].period, named = canonical[sorted[index].group]
+            let period = order[index].period, named = canonical[order[index].group]
             var total = UsageAmounts(), any = false
-            while index < sorted.count, sorted[index].period == period, canonical[sorted[index].group] == named {
-                let group = sorted[index].group
+            while index < order.count, order[index].period == period, canonical[order[index].group] == named {
+                let group = order[index].group
                 var sum = UsageAmounts()
-                while index < sorted.count, sorted[index].period == period, sorted[index].group == group {
-                    sum += sorted[index].amounts
+                while index < order.count, order[index].period == period, order[index].group == group {
+                    sum += cells[order[index].cell].amounts
                     index += 1
                 }
                 if !sum.isZero { total += sum; any = true }
