@@ -210,13 +210,13 @@ struct ReportComputation {
         }
     }
 
-    /// The report, with the counts of sources and rejected lines it rests on.
-    func finish(sources: Int64, rejectedLines: Int64) -> Report {
+    /// The report, with the counts of sources and rejected lines it rests on (the computation
+    /// is spent: its cells move into the report).
+    mutating func finish(sources: Int64, rejectedLines: Int64) -> Report {
         // Raw slivers join the rollup cells by group number before anything is dropped as zero.
-        var computation = self
-        computation.closePeriod(next: -1)
-        var merged = computation.comboCells
-        var groupKeys = groupKeys, groupNumbers = groupNumbers
+        closePeriod(next: -1)
+        var merged = comboCells
+        comboCells = []  // moved, not copied, when the raw cells are appended
         for (cell, amounts) in cells {
             let number: Int32
             if let known = groupNumbers[cell.ids] {
