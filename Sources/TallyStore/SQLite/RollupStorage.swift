@@ -116,7 +116,7 @@ struct ComboTable: Sendable {
 
     /// Reads combos stored since the last look (by this process or another).
     mutating func catchUp(_ db: Database) throws {
-        let statement = try db.makeStatement(sql: "SELECT id, \(Self.columns.joined(separator: ", ")) FROM combo WHERE id > ? ORDER BY id")
+        let statement = try db.cachedStatement(sql: "SELECT id, \(Self.columns.joined(separator: ", ")) FROM combo WHERE id > ? ORDER BY id")
         try statement.setArguments([maxID])
         var rows: [(Int64, DimensionIDs)] = []
         try db.forEachRow(statement) { handle in

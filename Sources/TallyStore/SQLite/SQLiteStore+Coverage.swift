@@ -13,17 +13,17 @@ extension SQLiteStore {
             try combos.catchUp(db)
             // The table's own key order (day, combo): each combination's site and cluster come
             // from memory, and a join plus DISTINCT over every row would cost several times more.
+            struct Pair: Hashable { var site: Int64; var cluster: Int64 }
             var pairOfCombo = [Int](repeating: -1, count: combos.keys.count)
-            var pairs: [(site: Int64, cluster: Int64)] = []
-            var pairNumbers: [Int64: [Int64: Int]] = [:]
+            var pairs: [Pair] = []
+            var pairNumbers: [Pair: Int] = [:]
             for (combo, ids) in combos.keys.enumerated() where combo > 0 {
-                if let known = pairNumbers[ids.site]?[ids.cluster] {
-                    pairOfCombo[combo] = known
-                } else {
-                    pairOfCombo[combo] = pairs.count
-                    pairNumbers[ids.site, default: [:]][ids.cluster] = pairs.count
-                    pairs.append((ids.site, ids.cluster))
+                let pair = Pair(site: ids.site, cluster: ids.cluster)
+                if pairNumbers[pair] == nil {
+                    pairNumbers[pair] = pairs.count
+                    pairs.append(pair)
                 }
+                pairOfCombo[combo] = pairNumbers[pair]!
             }
             var days = [[Int64]](repeating: [], count: pairs.count)
             let statement = try db.makeStatement(sql: "SELECT day, combo FROM rollup_day ORDER BY day")
