@@ -86,7 +86,9 @@ final class TemporaryStore: @unchecked Sendable {
             out = try await queue.read { db in
                 var text = ""
                 for (table, order) in Self.sqliteDigestTables {
-                    for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") {
+                    // The write generation counts writes, not content.
+                    let filter = table == "meta" ? " WHERE key <> 'generation'" : ""
+                    for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table)\(filter) ORDER BY \(order)") {
                         text += table + ":" + row.description + "\n"
                     }
                 }

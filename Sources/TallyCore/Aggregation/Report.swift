@@ -143,27 +143,43 @@ public struct ReportAccumulator: Sendable {
         for (position, index) in byNames.values.sorted(by: { precedes(groups[$0], groups[$1]) }).enumerated() {
             rank[index] = position
         }
-        // Sort small keys, not the cells (each moves 136 bytes).
-        var order = cells.indices.map { (period: cells[$0].period, rank: rank[canonical[cells[$0].group]],
-                                         group: cells[$0].group, cell: $0) }
-        order.sort { ($0.period, $0.rank, $0.group) < ($1.period, $1.rank, $1.group) }
+        // Cells by period (a counting sort: periods are dense), then each period's few by name
+        // rank and group number, packed in one integer; the cells themselves (136 bytes) stay put.
+        var starts = [Int](repeating: 0, count: periods.count + 1)
+        for cell in cells { starts[cell.period + 1] += 1 }
+        for period in periods.indices { starts[period + 1] += starts[period] }
+        var byPeriod = [Int](repeating: 0, count: cells.count)
+        var next = starts
+        for (index, cell) in cells.enumerated() {
+            byPeriod[next[cell.period]] = index
+            next[cell.period] += 1
+        }
         var rows: [ReportRow] = []
         rows.reserveCapacity(cells.count)
-        var index = 0
-        while index < order.count {
-            // One period and name group: sum each group number, drop zero sums, merge the rest.
-            let period = order[index].period, named = canonical[order[index].group]
-            var total = UsageAmounts(), any = false
-            while index < order.count, order[index].period == period, canonical[order[index].group] == named {
-                let group = order[index].group
-                var sum = UsageAmounts()
-                while index < order.count, order[index].period == period, order[index].group == group {
-                    sum += cells[order[index].cell].amounts
-                    index += 1
-                }
-                if !sum.isZero { total += sum; any = true }
+        var order: [(key: UInt64, cell: Int)] = []
+        for period in periods.indices where starts[period] < starts[period + 1] {
+            order.removeAll(keepingCapacity: true)
+            for index in byPeriod[starts[period]..<starts[period + 1]] {
+                let group = cells[index].group
+                order.append((UInt64(rank[canonical[group]]) << 32 | UInt64(group), index))
             }
-            if any { rows.append(ReportRow(period: periods[period], keys: groups[named], amounts: total)) }
+            order.sort { $0.key < $1.key }
+            var position = 0
+            while position < order.count {
+                // One name group: sum each group number, drop zero sums, merge the rest.
+                let named = canonical[Int(order[position].key & 0xFFFF_FFFF)]
+                var total = UsageAmounts(), any = false
+                while position < order.count, canonical[Int(order[position].key & 0xFFFF_FFFF)] == named {
+                    let key = order[position].key
+                    var sum = UsageAmounts()
+                    while position < order.count, order[position].key == key {
+                        sum += cells[order[position].cell].amounts
+                        position += 1
+                    }
+                    if !sum.isZero { total += sum; any = true }
+                }
+                if any { rows.append(ReportRow(period: periods[period], keys: groups[named], amounts: total)) }
+            }
         }
         return rows
     }

@@ -69,21 +69,45 @@ struct DashboardPages: Sendable {
 
     /// Series of `metric` per period, one per group key (the largest `top`, the rest as "other").
     func chart(_ report: Report, metric: Metric, title: String, top: Int = 8) -> String {
-        // Report rows come in period order: periods are the distinct runs.
+        // Report rows come in period order (periods are the distinct runs) and by name within a
+        // period, so a name usually follows the one that followed the previous row's name in an
+        // earlier period: that guess is checked before hashing (a year of days has 180,000 rows).
         var periods: [Period] = []
-        var periodOfRow: [Int] = []
-        periodOfRow.reserveCapacity(report.rows.count)
-        for row in report.rows {
-            if periods.last != row.period { periods.append(row.period) }
-            periodOfRow.append(periods.count - 1)
+        var names: [String] = [], indexOfName: [String: Int] = [:], following: [Int] = []
+        var values: [[Double]] = []
+        var previous = -1
+        let rows = report.rows
+        for position in rows.indices {
+            let period = rows[position].period
+            if periods.last?.start != period.start || periods.last?.end != period.end {
+                periods.append(period)
+                previous = -1
+            }
+            let name = rows[position].keys.first.map { $0.isEmpty ? "(none)" : $0 } ?? "all"
+            var index = previous >= 0 ? following[previous] : (names.isEmpty ? -1 : 0)
+            if index < 0 || names[index] != name {
+                if let known = indexOfName[name] {
+                    index = known
+                } else {
+                    index = names.count
+                    names.append(name)
+                    indexOfName[name] = index
+                    following.append(-1)
+                    values.append([])
+                }
+            }
+            if previous >= 0 { following[previous] = index }
+            previous = index
+            let slot = periods.count - 1
+            if values[index].count <= slot {
+                values[index].append(contentsOf: repeatElement(0, count: slot + 1 - values[index].count))
+            }
+            values[index][slot] += metric.value(rows[position].amounts, unit: .hours) ?? 0
         }
-        var byKey: [String: [Double]] = [:]
-        for (number, row) in report.rows.enumerated() {
-            let name = row.keys.first.map { $0.isEmpty ? "(none)" : $0 } ?? "all"
-            byKey[name, default: Array(repeating: 0, count: periods.count)][periodOfRow[number]]
-                += metric.value(row.amounts, unit: .hours) ?? 0
+        for index in values.indices where values[index].count < periods.count {
+            values[index].append(contentsOf: repeatElement(0, count: periods.count - values[index].count))
         }
-        let ranked = byKey.map { (key: $0.key, value: $0.value, total: $0.value.reduce(0, +)) }
+        let ranked = names.indices.map { (key: names[$0], value: values[$0], total: values[$0].reduce(0, +)) }
             .sorted { ($0.total, $1.key) > ($1.total, $0.key) }
         var series = ranked.prefix(top).map { (name: $0.key, values: $0.value) }
         if ranked.count > top {

@@ -57,6 +57,7 @@ struct RecordWriter {
         }
         try flushRollups()
         try flushMeta()
+        try db.execute(sql: Schema.bumpGeneration)
         for text in states.statements(.sqlite) { try db.execute(sql: text.sql, arguments: text.arguments) }
         states = StateCounts.Deltas()
         return outcome

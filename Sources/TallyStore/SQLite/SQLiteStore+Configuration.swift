@@ -144,6 +144,7 @@ extension SQLiteStore {
             count += 1
         }
         try builder.flush(db, combos: &combos)
+        try db.execute(sql: Schema.bumpGeneration)
         return count
     }
 

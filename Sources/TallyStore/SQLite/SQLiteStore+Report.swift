@@ -6,44 +6,126 @@ import TallyCore
 extension SQLiteStore {
     public func report(_ query: ReportQuery) async throws -> Report {
         try await refreshDimensions()
-        let dictionary = dimensions
-        let cache = plans
-        let configuration = configuration
-        let knownCombos = combos
+        let start = ReportStart(query: query, dictionary: dimensions, plans: plans, configuration: configuration,
+                                combos: combos)
+        // A long report is scanned on two connections at once, one half each (the rollup scan is
+        // most of its time); the halves agree if no write came between them, else it starts again.
+        if start.worthSplitting(knownMeta), let reader = try secondReader() {
+            for _ in 0..<2 {
+                if let report = try await splitReport(start, reader: reader) {
+                    splitReports.answered += 1
+                    return report
+                }
+                splitReports.restarted += 1
+            }
+        }
         return try await queue.read { db in
-            var computation = ReportComputation(query: query, meta: try StoreMeta(db), dimensions: dictionary,
-                                                plans: cache, configuration: configuration)
-            var combos = knownCombos
-            try combos.catchUp(db)
-            computation.useCombinations(combos.keys)
-            for read in computation.rollupReads {
-                // Filters are applied per combination in memory: the key starts with the period,
-                // so SQL could not use them to skip rows anyway.
-                let statement = try db.makeStatement(sql: "SELECT \(read.column), combo, amounts FROM \(read.table) "
-                                                     + "WHERE \(read.column) >= ? AND \(read.column) < ?")
-                try statement.setArguments([read.first, read.end])
-                let isMonth = read.isMonth
-                try db.forEachRow(statement) { handle in
-                    computation.addRollup(unit: sqlite3_column_int64(handle, 0), isMonth: isMonth,
-                                          combo: Int(sqlite3_column_int64(handle, 1)),
-                                          amounts: RollupBlob.decode(handle, column: 2))
-                }
+            var computation = try start.computation(db)
+            try Self.scan(computation.rollupReads, into: &computation, db)
+            try Self.addRawSlivers(&computation, db)
+            let basis = try Self.basis(db)
+            return computation.finish(sources: basis.sources, rejectedLines: basis.rejectedLines)
+        }
+    }
+
+    /// Scans the second half of the rollups on `reader` while this connection scans the first
+    /// and the raw slivers; nil when the data changed between the two transactions.
+    private func splitReport(_ start: ReportStart, reader: DatabaseQueue) async throws -> Report? {
+        @Sendable func secondHalf() async throws -> (generation: Int64, computation: ReportComputation)? {
+            try await reader.read { db in
+                var computation = try start.computation(db)
+                guard let back = computation.splitReads()?.back else { return nil }
+                try Self.scan(back, into: &computation, db)
+                computation.closeRollups()
+                return (try Schema.generation(db), computation)
             }
-            let states = StateCache(dictionary)
-            let hosts = computation.needsHosts
-            for sweep in computation.sweeps {
-                let text = StoredQueries.facts(touching: sweep.window, filters: query.filters, maxSpan: computation.maxSpan,
-                                               tableScan: sweep.tableScan, hosts: hosts, dimensions: dictionary,
-                                               dialect: .sqlite)
-                try db.forEachRow(text) { row in
-                    let (facts, ids) = try StoredQueries.facts(row, states: states)
-                    let host = hosts ? HostList.first(row.optionalText(20) ?? "") : ""
-                    try computation.addRaw(facts, recorded: ids, touched: row.int(18)..<row.int(19), host: host,
-                                           sweep: sweep)
-                }
+        }
+        func firstHalf() async throws -> (generation: Int64, computation: ReportComputation, isSplit: Bool,
+                                          basis: (sources: Int64, rejectedLines: Int64)) {
+            try await queue.read { db in
+                var computation = try start.computation(db)
+                let split = computation.splitReads()
+                try Self.scan(split?.front ?? computation.rollupReads, into: &computation, db)
+                computation.closeRollups()
+                try Self.addRawSlivers(&computation, db)
+                return (try Schema.generation(db), computation, split != nil, try Self.basis(db))
             }
-            return computation.finish(sources: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM source") ?? 0,
-                                      rejectedLines: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rejected_line") ?? 0)
+        }
+        var first: (generation: Int64, computation: ReportComputation, isSplit: Bool, basis: (sources: Int64, rejectedLines: Int64))
+        let other: (generation: Int64, computation: ReportComputation)?
+        if let betweenHalves {
+            // Tests: one half after the other, with a write in between.
+            first = try await firstHalf()
+            try await betweenHalves()
+            other = try await secondHalf()
+        } else {
+            async let second = secondHalf()
+            first = try await firstHalf()
+            other = try await second
+        }
+        if first.isSplit {
+            guard let other, other.generation == first.generation else { return nil }
+            first.computation.absorbRollups(other.computation)
+        }
+        return first.computation.finish(sources: first.basis.sources, rejectedLines: first.basis.rejectedLines)
+    }
+
+    /// A connection beside the writer's for the second half of long reports (nil for a database
+    /// in memory, which only one connection can see).
+    private func secondReader() throws -> DatabaseQueue? {
+        if let reader { return reader }
+        guard !path.isEmpty, path != ":memory:" else { return nil }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(30)
+        let mapped = mappedBytes
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA cache_size = -16384; PRAGMA mmap_size = \(mapped)")
+            try RollupBlob.registerFunctions(db)
+        }
+        let opened = try DatabaseQueue(path: path, configuration: configuration)
+        reader = opened
+        return opened
+    }
+
+    static func scan(_ reads: [ReportComputation.RollupRead], into computation: inout ReportComputation,
+                     _ db: Database) throws {
+        for read in reads {
+            // Filters are applied per combination in memory: the key starts with the period,
+            // so SQL could not use them to skip rows anyway.
+            let statement = try db.makeStatement(sql: "SELECT \(read.column), combo, amounts FROM \(read.table) "
+                                                 + "WHERE \(read.column) >= ? AND \(read.column) < ?")
+            try statement.setArguments([read.first, read.end])
+            let isMonth = read.isMonth
+            try db.forEachRow(statement) { handle in
+                computation.addRollup(unit: sqlite3_column_int64(handle, 0), isMonth: isMonth,
+                                      combo: Int(sqlite3_column_int64(handle, 1)),
+                                      amounts: RollupBlob.decode(handle, column: 2))
+            }
+        }
+    }
+
+    /// What a report rests on besides its records.
+    static func basis(_ db: Database) throws -> (sources: Int64, rejectedLines: Int64) {
+        (try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM source") ?? 0,
+         try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rejected_line") ?? 0)
+    }
+
+    /// Raw slivers where periods cut a UTC day.
+    static func addRawSlivers(_ computation: inout ReportComputation, _ db: Database) throws {
+        let dictionary = computation.dimensions
+        let states = StateCache(dictionary)
+        let hosts = computation.needsHosts
+        for sweep in computation.sweeps {
+            let text = StoredQueries.facts(touching: sweep.window, filters: computation.query.filters,
+                                           maxSpan: computation.maxSpan, tableScan: sweep.tableScan, hosts: hosts,
+                                           dimensions: dictionary, dialect: .sqlite)
+            try db.forEachRow(text) { row in
+                let (facts, ids) = try StoredQueries.facts(row, states: states)
+                let host = hosts ? HostList.first(row.optionalText(20) ?? "") : ""
+                try computation.addRaw(facts, recorded: ids, touched: row.int(18)..<row.int(19), host: host,
+                                       sweep: sweep)
+            }
         }
     }
 
@@ -91,6 +173,31 @@ extension SQLiteStore {
             let (record, id) = try StoredQueries.record(row, dimensions: dictionary)
             try body(record, id)
         }
+    }
+}
+
+/// What every transaction of one report starts from: the query and the store's dictionaries as
+/// the actor held them when it began.
+struct ReportStart: Sendable {
+    let query: ReportQuery
+    let dictionary: DimensionDictionary
+    let plans: PlanCache
+    let configuration: TallyConfiguration
+    let combos: ComboTable
+
+    func computation(_ db: Database) throws -> ReportComputation {
+        var computation = ReportComputation(query: query, meta: try StoreMeta(db), dimensions: dictionary, plans: plans,
+                                            configuration: configuration)
+        var combos = combos
+        try combos.catchUp(db)
+        computation.useCombinations(combos.keys)
+        return computation
+    }
+
+    /// Whether, by what the store knew of its time span, the rollup reads are long enough to split.
+    func worthSplitting(_ meta: StoreMeta) -> Bool {
+        ReportComputation(query: query, meta: meta, dimensions: dictionary, plans: plans, configuration: configuration)
+            .splitReads() != nil
     }
 }
 

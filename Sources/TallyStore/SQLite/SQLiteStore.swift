@@ -20,6 +20,17 @@ public actor SQLiteStore: UsageStore {
     var plans = PlanCache(normaliser: Normaliser(.empty))
     /// Writes by this process that can change summaries (record batches, rebuilds).
     var summaryWrites: Int64 = 0
+    /// The time span of the records as of the last look (decides whether a report is split).
+    var knownMeta = StoreMeta(values: [:])
+    /// A read-only second connection for long reports (opened when first needed).
+    var reader: DatabaseQueue?
+    /// What `mapForReading` asked for, for the second connection too.
+    var mappedBytes: Int64 = 0
+    /// Reports answered by two connections, and those started again because a write came between.
+    public internal(set) var splitReports = (answered: 0, restarted: 0)
+    /// For tests: scan the halves of a split report one after the other and run this in between.
+    var betweenHalves: (@Sendable () async throws -> Void)?
+    func runBetweenHalves(_ body: (@Sendable () async throws -> Void)?) { betweenHalves = body }
     let logger: Logger
 
     public init(path: String, logger: Logger = Logger(label: "tally.store")) throws {
@@ -68,6 +79,8 @@ public actor SQLiteStore: UsageStore {
     /// mapped pages count in the process's resident size, so one-shot ingests do not do this.
     public func mapForReading(bytes: Int64) async throws {
         try await queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA mmap_size = \(bytes)") }
+        mappedBytes = bytes
+        reader = nil
     }
 
     /// Changes whenever summaries may have changed: a write or rebuild by this process, or a commit
@@ -86,10 +99,11 @@ public actor SQLiteStore: UsageStore {
             var combos = knownCombos
             try combos.catchUp(db)
             return (try Row.fetchAll(db, sql: "SELECT id, kind, value FROM dim WHERE id > ?", arguments: [known])
-                .map { (id: $0[0] as Int64, kind: $0[1] as Int64, value: $0[2] as String) }, combos)
+                .map { (id: $0[0] as Int64, kind: $0[1] as Int64, value: $0[2] as String) }, combos, try StoreMeta(db))
         }
         for row in added.0 { dimensions.add(id: row.id, kind: row.kind, value: row.value) }
         self.combos = added.1
+        knownMeta = added.2
     }
 
     /// Reloads what a rolled-back transaction may have left stale in memory.

@@ -171,6 +171,16 @@ enum Schema {
     /// Recorded in place of a configuration fingerprint when a migration emptied the summaries.
     static let rebuildMarker = "summaries to rebuild"
 
+    /// Counts writes that change records or summaries, so that two read transactions can tell
+    /// whether they saw the same data (a report scanned on two connections at once).
+    static let bumpGeneration = """
+        INSERT INTO meta (key, value) VALUES ('generation', 1) ON CONFLICT (key) DO UPDATE SET value = value + 1
+        """
+
+    static func generation(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'generation'") ?? 0
+    }
+
     /// APEL summary rows received as such, keyed as APEL keys them ('' and 0 stand for absent).
     static let apelSummaryTable = """
         CREATE TABLE apel_summary (

@@ -86,6 +86,27 @@ struct ReportComputation {
         }
     }
 
+    /// Below this many days of rollups (a month counts 30) a report is not worth splitting.
+    static let splitWeight: Int64 = 60
+
+    /// The rollup reads cut in two halves of about equal size, for two connections to scan at
+    /// once (see `absorbRollups`); nil when they are too short to be worth a second transaction.
+    func splitReads() -> (front: [RollupRead], back: [RollupRead])? {
+        let reads = rollupReads
+        let weight = reads.reduce(Int64(0)) { $0 + ($1.end - $1.first) * ($1.isMonth ? 30 : 1) }
+        guard weight >= Self.splitWeight else { return nil }
+        var front: [RollupRead] = [], back: [RollupRead] = []
+        for read in reads {
+            let middle = read.first + (read.end - read.first) / 2
+            var first = read, second = read
+            first.end = middle
+            second.first = middle
+            if middle > read.first { front.append(first) }
+            back.append(second)
+        }
+        return (front, back)
+    }
+
     /// Adds a rollup row read through `rollupReads` (`ids` need only the grouped keys).
     @inline(__always)
     mutating func addRollup(unit: Int64, isMonth: Bool, ids: DimensionIDs, amounts: UsageAmounts) {
@@ -139,11 +160,34 @@ struct ReportComputation {
         guard filter.matches(ids) else { return Self.filteredOut }
         var masked = DimensionIDs()
         for index in grouped { masked[index] = ids[index] }
+        return groupNumber(masked: masked)
+    }
+
+    private mutating func groupNumber(masked: DimensionIDs) -> Int32 {
         if let known = groupNumbers[masked] { return known }
         let number = Int32(groupKeys.count)
         groupKeys.append(masked)
         groupNumbers[masked] = number
         return number
+    }
+
+    /// Ends the rollup scan (before handing the computation to `absorbRollups`).
+    mutating func closeRollups() { closePeriod(next: -1) }
+
+    /// Takes in the rollup sums of a computation that scanned other reads of the same data (the
+    /// other half of `splitReads`, closed). Group numbers differ between the two: mapped by key.
+    mutating func absorbRollups(_ other: ReportComputation) {
+        precondition(other.openGroups.isEmpty, "absorbRollups needs a closed computation")
+        var mapped = [Int32](repeating: -1, count: other.groupKeys.count)
+        comboCells.reserveCapacity(comboCells.count + other.comboCells.count)
+        for cell in other.comboCells {
+            var number = mapped[cell.group]
+            if number < 0 {
+                number = groupNumber(masked: other.groupKeys[cell.group])
+                mapped[cell.group] = number
+            }
+            comboCells.append(.init(period: cell.period, group: Int(number), amounts: cell.amounts))
+        }
     }
 
     /// Raw slivers: one indexed query per group when there are few; with many (a year of days in
@@ -218,15 +262,7 @@ struct ReportComputation {
         var merged = comboCells
         comboCells = []  // moved, not copied, when the raw cells are appended
         for (cell, amounts) in cells {
-            let number: Int32
-            if let known = groupNumbers[cell.ids] {
-                number = known
-            } else {
-                number = Int32(groupKeys.count)
-                groupKeys.append(cell.ids)
-                groupNumbers[cell.ids] = number
-            }
-            merged.append(.init(period: Int(cell.period), group: Int(number), amounts: amounts))
+            merged.append(.init(period: Int(cell.period), group: Int(groupNumber(masked: cell.ids)), amounts: amounts))
         }
         let names = groupKeys.map { ids in grouped.map { dimensions.value(ids[$0]) } }
         var rows = ReportAccumulator.rows(periods: periods, groups: names, cells: merged)
