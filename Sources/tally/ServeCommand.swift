@@ -63,7 +63,14 @@ struct Serve: AsyncParsableCommand {
         }
         #endif
         let opened = try await configuration.open(database, mustExist: false)
-        if let sqlite = opened.store as? SQLiteStore { try await sqlite.mapForReading(bytes: 4 << 30) }
+        if let sqlite = opened.store as? SQLiteStore {
+            try await sqlite.mapForReading(bytes: 4 << 30)
+            // The first long report maps the summaries into both connections (about a second on a
+            // million records): done once in the background at start instead of in a visitor's request.
+            Task.detached(priority: .background) {
+                _ = try? await sqlite.report(ReportQuery(period: .day))
+            }
+        }
         var logger = Logger(label: "tally.serve")
         logger.logLevel = .info
         var server = APIServer(store: opened.store, host: host, port: port, registry: APIServer.bootstrapMetrics(),
