@@ -100,7 +100,7 @@ struct PostgresBatchWriter {
         }
         try await copyJobs(order.map { pending[$0]! }, mapping: mapping)
         try await copyRejections(batch.rejections)
-        let (days, months) = rollups.drainAll()
+        let (days, months) = rollups.drainAll(keys: plans.rollupKeys)
         try await PostgresRollups.upsert(days, table: "rollup_day", period: "day", mapping: mapping,
                                          connection: connection, logger: logger)
         try await PostgresRollups.upsert(months, table: "rollup_month", period: "month", mapping: mapping,
@@ -227,7 +227,7 @@ enum PostgresRollups {
             \(RollupColumns.amounts.map { "\($0) = \(table).\($0) + excluded.\($0)" }.joined(separator: ", "))
             """)
         try await connection.query(text.postgresQuery, logger: logger)
-        if RollupBuilder.mayHaveEmptied(live) {
+        if RollupBuilder.mayHaveEmptied(live.values) {
             let periods = Array(Set(live.keys.map(\.period))).sorted()
             var delete = SQLText(.postgres, "DELETE FROM \(table) WHERE \(period) = ANY(")
             delete.bind(.ints(periods))

@@ -22,33 +22,37 @@ extension DimensionDictionary {
 }
 
 extension RollupBuilder {
-    mutating func flush(_ db: Database, combos: inout ComboTable) throws {
-        let (days, months) = drainAll()
-        try Self.write(days, table: "rollup_day", period: "day", combos: &combos, db)
-        try Self.write(months, table: "rollup_month", period: "month", combos: &combos, db)
+    mutating func flush(_ db: Database, plans: inout PlanCache, combos: inout ComboTable) throws {
+        let (days, months) = drainAllRows()
+        try Self.write(days, table: "rollup_day", period: "day", plans: &plans, combos: &combos, db)
+        try Self.write(months, table: "rollup_month", period: "month", plans: &plans, combos: &combos, db)
     }
 
-    mutating func flushCompleted(before day: Int64, combos: inout ComboTable, _ db: Database) throws {
-        let (days, months) = drainCompleted(before: day)
-        try Self.write(days, table: "rollup_day", period: "day", combos: &combos, db)
-        try Self.write(months, table: "rollup_month", period: "month", combos: &combos, db)
+    mutating func flushCompleted(before day: Int64, plans: inout PlanCache, combos: inout ComboTable,
+                                 _ db: Database) throws {
+        let (days, months) = drainCompletedRows(before: day)
+        try Self.write(days, table: "rollup_day", period: "day", plans: &plans, combos: &combos, db)
+        try Self.write(months, table: "rollup_month", period: "month", plans: &plans, combos: &combos, db)
     }
 
-    private static func write(_ rollups: [RollupKey: UsageAmounts], table: String, period: String,
+    private static func write(_ rows: [Row], table: String, period: String, plans: inout PlanCache,
                               combos: inout ComboTable, _ db: Database) throws {
-        guard !rollups.isEmpty else { return }
+        guard !rows.isEmpty else { return }
         let statement = try db.cachedStatement(sql: """
             INSERT INTO \(table) (\(period), combo, amounts) VALUES (?, ?, ?)
             ON CONFLICT DO UPDATE SET amounts = tally_add(amounts, excluded.amounts)
             """)
         let handle = statement.sqliteStatement
-        var amounts: [UsageAmounts] = []
         var order: [(period: Int64, combo: Int64, index: Int)] = []
-        amounts.reserveCapacity(rollups.count)
-        order.reserveCapacity(rollups.count)
-        for (key, value) in rollups where !value.isZero {
-            order.append((key.period, try combos.id(for: key.ids, db), amounts.count))
-            amounts.append(value)
+        order.reserveCapacity(rows.count)
+        for (index, row) in rows.enumerated() where !row.amounts.isZero {
+            // Each interned key's combination id is looked up once per plan cache, not per row.
+            var combo = plans.storedKeyIDs[Int(row.key)]
+            if combo == 0 {
+                combo = try combos.id(for: plans.rollupKeys[Int(row.key)], db)
+                plans.storedKeyIDs[Int(row.key)] = combo
+            }
+            order.append((row.period, combo, index))
         }
         // In key order, so the upserts walk the table's B-tree forwards (sorting small keys).
         order.sort { ($0.period, $0.combo) < ($1.period, $1.combo) }
@@ -58,7 +62,7 @@ extension RollupBuilder {
             sqlite3_reset(handle)
             sqlite3_bind_int64(handle, 1, row.period)
             sqlite3_bind_int64(handle, 2, row.combo)
-            RollupBlob.encode(amounts[row.index], into: buffer)
+            RollupBlob.encode(rows[row.index].amounts, into: buffer)
             sqlite3_bind_blob(handle, 3, buffer.baseAddress, Int32(buffer.count), SQLITE_TRANSIENT)
             let code = sqlite3_step(handle)
             guard code == SQLITE_DONE else {
@@ -67,7 +71,7 @@ extension RollupBuilder {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message)
             }
         }
-        if RollupBuilder.mayHaveEmptied(rollups) {
+        if RollupBuilder.mayHaveEmptied(rows.lazy.map(\.amounts)) {
             try db.execute(sql: "DELETE FROM \(table) WHERE amounts = ?", arguments: [Data(RollupBlob.zero)])
         }
     }

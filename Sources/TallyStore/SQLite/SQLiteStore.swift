@@ -148,8 +148,10 @@ public actor SQLiteStore: UsageStore {
     public func write(_ batch: CollectedBatch, in run: IngestRun) async throws -> BatchOutcome {
         try await refreshDimensions()
         let dictionary = dimensions
+        // Handed over, not shared: the writer adds plans, interned keys and combinations in place
+        // instead of copying the tables (a report meanwhile resolves plans afresh).
         let cache = plans
-        // Handed over, not shared: the writer adds combinations in place instead of copying the table.
+        plans = PlanCache(normaliser: cache.normaliser)
         let knownCombos = combos
         combos = ComboTable()
         do {

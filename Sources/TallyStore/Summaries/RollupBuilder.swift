@@ -6,6 +6,15 @@ struct PlanCache {
     let normaliser: Normaliser
     private let usesHosts: Bool
     private var plans: [PlanKey: ResolvedPlan] = [:]
+    private var resolutions = 0
+    /// Every rollup key seen, interned: summary deltas are keyed by this index. A job's key
+    /// depends only on its plan piece, its state and whether it has GPUs, so it is found by those
+    /// (`variants`) instead of hashing thirteen ids for every share of every job.
+    private(set) var rollupKeys: [DimensionIDs] = []
+    private var rollupKeyIndex: [DimensionIDs: Int32] = [:]
+    private var variants: [Variant: Int32] = [:]
+    /// What a store keeps per interned key (SQLite: its combination id; 0 while unknown).
+    var storedKeyIDs: [Int64] = []
     private var sizeIDs: [Int64?] = Array(repeating: nil, count: JobBuckets.sizeCount)
     private var wallIDs: [Int64?] = Array(repeating: nil, count: JobBuckets.wallCount)
 
@@ -14,7 +23,16 @@ struct PlanCache {
         var host: String
     }
 
+    private struct Variant: Hashable {
+        var plan: Int
+        var piece: Int
+        var state: Int64
+        var noGPUs: Bool
+    }
+
     struct ResolvedPlan {
+        /// Unique within this cache, also across its trims.
+        var serial: Int
         var plan: RatePlan
         /// Rollup keys of each piece; state, buckets and (for jobs without GPUs) class are per job.
         var pieceIDs: [DimensionIDs]
@@ -48,11 +66,36 @@ struct PlanCache {
             ids.organisation = try Self.id(.organisation, piece.keys.organisation, &dictionary, source)
             pieceIDs.append(ids)
         }
-        let resolved = ResolvedPlan(plan: plan, pieceIDs: pieceIDs)
-        // Bounded: a host-matched configuration can make many combinations.
-        if plans.count >= 100_000 { plans.removeAll(keepingCapacity: true) }
+        resolutions += 1
+        let resolved = ResolvedPlan(serial: resolutions, plan: plan, pieceIDs: pieceIDs)
+        // Bounded: a host-matched configuration can make many combinations. Interned keys
+        // stay (as many as there are combinations); variants are only a shortcut to them.
+        if plans.count >= 100_000 {
+            plans.removeAll(keepingCapacity: true)
+            variants.removeAll(keepingCapacity: true)
+        }
         plans[key] = resolved
         return resolved
+    }
+
+    /// The interned rollup key of one piece of a job in `state` (see `rollupKeys`).
+    mutating func rollupKey(_ resolved: ResolvedPlan, piece: Int, state: Int64, noGPUs: Bool) -> Int32 {
+        let variant = Variant(plan: resolved.serial, piece: piece, state: state, noGPUs: noGPUs)
+        if let known = variants[variant] { return known }
+        var ids = resolved.pieceIDs[piece]
+        ids.state = state
+        if noGPUs { ids.gpuClass = 0 }
+        let index: Int32
+        if let existing = rollupKeyIndex[ids] {
+            index = existing
+        } else {
+            index = Int32(rollupKeys.count)
+            rollupKeys.append(ids)
+            rollupKeyIndex[ids] = index
+            storedKeyIDs.append(0)
+        }
+        variants[variant] = index
+        return index
     }
 
     /// The report keys of one piece for one job; size and wall buckets only when `buckets`
@@ -86,10 +129,18 @@ struct PlanCache {
     }
 }
 
-/// Daily and monthly summary deltas of many jobs, applied to the rollup tables in key order.
+/// Daily and monthly summary deltas of many jobs, keyed by day (or month) and the plan cache's
+/// interned rollup key (two integers), applied to the rollup tables in key order.
 struct RollupBuilder {
-    private(set) var days: [RollupKey: UsageAmounts] = [:]
-    private(set) var months: [RollupKey: UsageAmounts] = [:]
+    private var days: [Int64: [Int32: UsageAmounts]] = [:]
+    private var months: [Int64: [Int32: UsageAmounts]] = [:]
+
+    /// A pending row: a day or month, an index into `PlanCache.rollupKeys`, and the sums.
+    struct Row {
+        var period: Int64
+        var key: Int32
+        var amounts: UsageAmounts
+    }
 
     /// Adds (or, with `sign` −1, takes away) a job's contribution to every UTC day it touches.
     mutating func add(_ facts: UsageFacts, recorded: DimensionIDs, host: String, sign: Int64, plans: inout PlanCache,
@@ -98,61 +149,81 @@ struct RollupBuilder {
         let resolved = try plans.resolve(recorded, host: host, dictionary: &dictionary, source: source)
         let job = ChargedJob(facts: facts, plan: resolved.plan)
         let firstDay = UTCDay.of(span.lowerBound), lastDay = UTCDay.of(span.upperBound - 1)
-        let noGPUs = facts.gpus == 0
+        // Rollup keys: the piece's names with this job's state (no buckets in rollups).
+        var pieceKeys = [Int32](repeating: -1, count: resolved.plan.pieces.count)
         for day in firstDay...lastDay {
             let start = UTCDay.start(day)
             job.forEachShare(in: start..<(start + UTCDay.seconds)) { piece, share in
-                // Rollup keys: the piece's names with this job's state (no buckets in rollups).
-                var ids = resolved.pieceIDs[piece]
-                ids.state = recorded.state
-                if noGPUs { ids.gpuClass = 0 }
-                // Months are summed from days when days are written: day shares of a month add
+                var key = pieceKeys[piece]
+                if key < 0 {
+                    key = plans.rollupKey(resolved, piece: piece, state: recorded.state, noGPUs: facts.gpus == 0)
+                    pieceKeys[piece] = key
+                }
+                // Months are summed from days when days are drained: day shares of a month add
                 // up to the month exactly (the split telescopes).
                 if sign < 0 {
-                    days[RollupKey(period: day, ids: ids), default: UsageAmounts()] -= share
+                    days[day, default: [:]][key, default: UsageAmounts()] -= share
                 } else {
-                    days[RollupKey(period: day, ids: ids), default: UsageAmounts()] += share
+                    days[day, default: [:]][key, default: UsageAmounts()] += share
                 }
             }
         }
     }
 
     /// Takes every pending row: days, and the months they add up to.
-    mutating func drainAll() -> (days: [RollupKey: UsageAmounts], months: [RollupKey: UsageAmounts]) {
-        foldIntoMonths(days)
-        defer { days.removeAll(keepingCapacity: true); months.removeAll(keepingCapacity: true) }
-        return (days, months)
-    }
-
-    private mutating func foldIntoMonths(_ dayRows: [RollupKey: UsageAmounts]) {
-        var lastDay = Int64.min, lastMonth: Int64 = 0
-        for (key, amounts) in dayRows {
-            if key.period != lastDay {
-                lastDay = key.period
-                lastMonth = UTCMonth.of(day: key.period)
-            }
-            months[RollupKey(period: lastMonth, ids: key.ids), default: UsageAmounts()] += amounts
-        }
+    mutating func drainAllRows() -> (days: [Row], months: [Row]) {
+        drainRows(daysBefore: .max, monthsBefore: .max)
     }
 
     /// Takes only the days before `day` and the months before its month: when jobs are added in
     /// order of their first touched instant, those are complete, and their rows append at the
     /// tables' right edge.
-    mutating func drainCompleted(before day: Int64) -> (days: [RollupKey: UsageAmounts], months: [RollupKey: UsageAmounts]) {
-        let completeDays = days.filter { $0.key.period < day }
-        if !completeDays.isEmpty {
-            for key in completeDays.keys { days[key] = nil }
-            foldIntoMonths(completeDays)
+    mutating func drainCompletedRows(before day: Int64) -> (days: [Row], months: [Row]) {
+        drainRows(daysBefore: day, monthsBefore: UTCMonth.of(day: day))
+    }
+
+    private mutating func drainRows(daysBefore: Int64, monthsBefore: Int64) -> (days: [Row], months: [Row]) {
+        var dayRows: [Row] = []
+        for day in days.keys where day < daysBefore {
+            let month = UTCMonth.of(day: day)
+            for (key, amounts) in days.removeValue(forKey: day)! {
+                dayRows.append(Row(period: day, key: key, amounts: amounts))
+                months[month, default: [:]][key, default: UsageAmounts()] += amounts
+            }
         }
-        let month = UTCMonth.of(day: day)
-        let completeMonths = months.filter { $0.key.period < month }
-        for key in completeMonths.keys { months[key] = nil }
-        return (completeDays, completeMonths)
+        var monthRows: [Row] = []
+        for month in months.keys where month < monthsBefore {
+            for (key, amounts) in months.removeValue(forKey: month)! {
+                monthRows.append(Row(period: month, key: key, amounts: amounts))
+            }
+        }
+        return (dayRows, monthRows)
+    }
+
+    /// Every pending row keyed by its dimension ids (for stores that write ids, not combinations).
+    mutating func drainAll(keys: [DimensionIDs]) -> (days: [RollupKey: UsageAmounts], months: [RollupKey: UsageAmounts]) {
+        Self.keyed(drainAllRows(), keys)
+    }
+
+    mutating func drainCompleted(before day: Int64, keys: [DimensionIDs])
+        -> (days: [RollupKey: UsageAmounts], months: [RollupKey: UsageAmounts]) {
+        Self.keyed(drainCompletedRows(before: day), keys)
+    }
+
+    private static func keyed(_ rows: (days: [Row], months: [Row]), _ keys: [DimensionIDs])
+        -> (days: [RollupKey: UsageAmounts], months: [RollupKey: UsageAmounts]) {
+        func table(_ rows: [Row]) -> [RollupKey: UsageAmounts] {
+            var result: [RollupKey: UsageAmounts] = [:]
+            result.reserveCapacity(rows.count)
+            for row in rows { result[RollupKey(period: row.period, ids: keys[Int(row.key)])] = row.amounts }
+            return result
+        }
+        return (table(rows.days), table(rows.months))
     }
 
     /// Rows an update emptied must go: a zero row would still show up as a group in reports.
-    static func mayHaveEmptied(_ rows: [RollupKey: UsageAmounts]) -> Bool {
-        rows.values.contains { $0.jobs < 0 || $0.wallSeconds < 0 || $0.cpuSeconds < 0 || $0.chargeMilli < 0 }
+    static func mayHaveEmptied(_ amounts: some Sequence<UsageAmounts>) -> Bool {
+        amounts.contains { $0.jobs < 0 || $0.wallSeconds < 0 || $0.cpuSeconds < 0 || $0.chargeMilli < 0 }
     }
 }
 
