@@ -100,7 +100,7 @@ struct PostgresBatchWriter {
         }
         try await copyJobs(order.map { pending[$0]! }, mapping: mapping)
         try await copyRejections(batch.rejections)
-        let (days, months) = rollups.drainAll(keys: plans.rollupKeys)
+        let (days, months) = rollups.drainAll()
         try await PostgresRollups.upsert(days, table: "rollup_day", period: "day", mapping: mapping,
                                          connection: connection, logger: logger)
         try await PostgresRollups.upsert(months, table: "rollup_month", period: "month", mapping: mapping,

@@ -89,9 +89,9 @@ extension PostgresStore {
                         records += 1
                     }
                     if fetched == 0 { break }
-                    try await flush(builder.drainCompleted(before: openDay - 2, keys: plans.rollupKeys))
+                    try await flush(builder.drainCompleted(before: openDay - 2))
                 }
-                try await flush(builder.drainAll(keys: plans.rollupKeys))
+                try await flush(builder.drainAll())
                 try await connection.query("CLOSE rebuild_scan", logger: logger)
                 try await Self.record(current, text: keptText, connection, logger: logger)
                 try await PostgresRollups.bumpGeneration(connection, logger: logger)

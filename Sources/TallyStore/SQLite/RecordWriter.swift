@@ -104,7 +104,7 @@ struct RecordWriter {
     }
 
     private mutating func flushRollups() throws {
-        try rollups.flush(db, plans: &plans, combos: &combos)
+        try rollups.flush(db, combos: &combos)
     }
 
     private func flushMeta() throws {

@@ -22,21 +22,20 @@ extension DimensionDictionary {
 }
 
 extension RollupBuilder {
-    mutating func flush(_ db: Database, plans: inout PlanCache, combos: inout ComboTable) throws {
+    mutating func flush(_ db: Database, combos: inout ComboTable) throws {
         let (days, months) = drainAllRows()
-        try Self.write(days, table: "rollup_day", period: "day", plans: &plans, combos: &combos, db)
-        try Self.write(months, table: "rollup_month", period: "month", plans: &plans, combos: &combos, db)
+        try write(days, table: "rollup_day", period: "day", combos: &combos, db)
+        try write(months, table: "rollup_month", period: "month", combos: &combos, db)
     }
 
-    mutating func flushCompleted(before day: Int64, plans: inout PlanCache, combos: inout ComboTable,
-                                 _ db: Database) throws {
+    mutating func flushCompleted(before day: Int64, combos: inout ComboTable, _ db: Database) throws {
         let (days, months) = drainCompletedRows(before: day)
-        try Self.write(days, table: "rollup_day", period: "day", plans: &plans, combos: &combos, db)
-        try Self.write(months, table: "rollup_month", period: "month", plans: &plans, combos: &combos, db)
+        try write(days, table: "rollup_day", period: "day", combos: &combos, db)
+        try write(months, table: "rollup_month", period: "month", combos: &combos, db)
     }
 
-    private static func write(_ rows: [Row], table: String, period: String, plans: inout PlanCache,
-                              combos: inout ComboTable, _ db: Database) throws {
+    private mutating func write(_ rows: [Row], table: String, period: String, combos: inout ComboTable,
+                                _ db: Database) throws {
         guard !rows.isEmpty else { return }
         let statement = try db.cachedStatement(sql: """
             INSERT INTO \(table) (\(period), combo, amounts) VALUES (?, ?, ?)
@@ -46,11 +45,11 @@ extension RollupBuilder {
         var order: [(period: Int64, combo: Int64, index: Int)] = []
         order.reserveCapacity(rows.count)
         for (index, row) in rows.enumerated() where !row.amounts.isZero {
-            // Each interned key's combination id is looked up once per plan cache, not per row.
-            var combo = plans.storedKeyIDs[Int(row.key)]
+            // Each interned key's combination id is looked up once, not once per row.
+            var combo = storedKeyIDs[Int(row.key)]
             if combo == 0 {
-                combo = try combos.id(for: plans.rollupKeys[Int(row.key)], db)
-                plans.storedKeyIDs[Int(row.key)] = combo
+                combo = try combos.id(for: keys[Int(row.key)], db)
+                storedKeyIDs[Int(row.key)] = combo
             }
             order.append((row.period, combo, index))
         }

@@ -137,13 +137,13 @@ extension SQLiteStore {
             let host = plans.needsHosts ? HostList.first(row.optionalText(StoredQueries.factsColumnCount) ?? "") : ""
             if let first = facts.touchSpan?.lowerBound, UTCDay.of(first) > openDay {
                 openDay = UTCDay.of(first)
-                try builder.flushCompleted(before: openDay - 2, plans: &plans, combos: &combos, db)
+                try builder.flushCompleted(before: openDay - 2, combos: &combos, db)
             }
             try builder.add(facts, recorded: ids, host: host, sign: 1, plans: &plans, dictionary: &dictionary,
                             source: .inserting(db))
             count += 1
         }
-        try builder.flush(db, plans: &plans, combos: &combos)
+        try builder.flush(db, combos: &combos)
         try db.execute(sql: Schema.bumpGeneration)
         return count
     }

@@ -7,27 +7,12 @@ struct PlanCache {
     private let usesHosts: Bool
     private var plans: [PlanKey: ResolvedPlan] = [:]
     private var resolutions = 0
-    /// Every rollup key seen, interned: summary deltas are keyed by this index. A job's key
-    /// depends only on its plan piece, its state and whether it has GPUs, so it is found by those
-    /// (`variants`) instead of hashing thirteen ids for every share of every job.
-    private(set) var rollupKeys: [DimensionIDs] = []
-    private var rollupKeyIndex: [DimensionIDs: Int32] = [:]
-    private var variants: [Variant: Int32] = [:]
-    /// What a store keeps per interned key (SQLite: its combination id; 0 while unknown).
-    var storedKeyIDs: [Int64] = []
     private var sizeIDs: [Int64?] = Array(repeating: nil, count: JobBuckets.sizeCount)
     private var wallIDs: [Int64?] = Array(repeating: nil, count: JobBuckets.wallCount)
 
     struct PlanKey: Hashable {
         var ids: DimensionIDs
         var host: String
-    }
-
-    private struct Variant: Hashable {
-        var plan: Int
-        var piece: Int
-        var state: Int64
-        var noGPUs: Bool
     }
 
     struct ResolvedPlan {
@@ -68,34 +53,10 @@ struct PlanCache {
         }
         resolutions += 1
         let resolved = ResolvedPlan(serial: resolutions, plan: plan, pieceIDs: pieceIDs)
-        // Bounded: a host-matched configuration can make many combinations. Interned keys
-        // stay (as many as there are combinations); variants are only a shortcut to them.
-        if plans.count >= 100_000 {
-            plans.removeAll(keepingCapacity: true)
-            variants.removeAll(keepingCapacity: true)
-        }
+        // Bounded: a host-matched configuration can make many combinations.
+        if plans.count >= 100_000 { plans.removeAll(keepingCapacity: true) }
         plans[key] = resolved
         return resolved
-    }
-
-    /// The interned rollup key of one piece of a job in `state` (see `rollupKeys`).
-    mutating func rollupKey(_ resolved: ResolvedPlan, piece: Int, state: Int64, noGPUs: Bool) -> Int32 {
-        let variant = Variant(plan: resolved.serial, piece: piece, state: state, noGPUs: noGPUs)
-        if let known = variants[variant] { return known }
-        var ids = resolved.pieceIDs[piece]
-        ids.state = state
-        if noGPUs { ids.gpuClass = 0 }
-        let index: Int32
-        if let existing = rollupKeyIndex[ids] {
-            index = existing
-        } else {
-            index = Int32(rollupKeys.count)
-            rollupKeys.append(ids)
-            rollupKeyIndex[ids] = index
-            storedKeyIDs.append(0)
-        }
-        variants[variant] = index
-        return index
     }
 
     /// The report keys of one piece for one job; size and wall buckets only when `buckets`
@@ -129,13 +90,28 @@ struct PlanCache {
     }
 }
 
-/// Daily and monthly summary deltas of many jobs, keyed by day (or month) and the plan cache's
-/// interned rollup key (two integers), applied to the rollup tables in key order.
+/// Daily and monthly summary deltas of many jobs, keyed by day (or month) and an interned
+/// rollup key (two integers), applied to the rollup tables in key order.
 struct RollupBuilder {
     private var days: [Int64: [Int32: UsageAmounts]] = [:]
     private var months: [Int64: [Int32: UsageAmounts]] = [:]
+    /// Every rollup key seen, interned: deltas are keyed by this index. A job's key depends only
+    /// on its plan piece, its state and whether it has GPUs, so it is found by those (`variants`)
+    /// instead of hashing thirteen ids for every share of every job.
+    private(set) var keys: [DimensionIDs] = []
+    private var indexOfKey: [DimensionIDs: Int32] = [:]
+    private var variants: [Variant: Int32] = [:]
+    /// What a store keeps per interned key (SQLite: its combination id; 0 while unknown).
+    var storedKeyIDs: [Int64] = []
 
-    /// A pending row: a day or month, an index into `PlanCache.rollupKeys`, and the sums.
+    private struct Variant: Hashable {
+        var plan: Int
+        var piece: Int
+        var state: Int64
+        var noGPUs: Bool
+    }
+
+    /// A pending row: a day or month, an index into `keys`, and the sums.
     struct Row {
         var period: Int64
         var key: Int32
@@ -156,7 +132,7 @@ struct RollupBuilder {
             job.forEachShare(in: start..<(start + UTCDay.seconds)) { piece, share in
                 var key = pieceKeys[piece]
                 if key < 0 {
-                    key = plans.rollupKey(resolved, piece: piece, state: recorded.state, noGPUs: facts.gpus == 0)
+                    key = rollupKey(resolved, piece: piece, state: recorded.state, noGPUs: facts.gpus == 0)
                     pieceKeys[piece] = key
                 }
                 // Months are summed from days when days are drained: day shares of a month add
@@ -168,6 +144,28 @@ struct RollupBuilder {
                 }
             }
         }
+    }
+
+    /// The interned rollup key of one piece of a job in `state`.
+    private mutating func rollupKey(_ resolved: PlanCache.ResolvedPlan, piece: Int, state: Int64, noGPUs: Bool) -> Int32 {
+        let variant = Variant(plan: resolved.serial, piece: piece, state: state, noGPUs: noGPUs)
+        if let known = variants[variant] { return known }
+        var ids = resolved.pieceIDs[piece]
+        ids.state = state
+        if noGPUs { ids.gpuClass = 0 }
+        let index: Int32
+        if let existing = indexOfKey[ids] {
+            index = existing
+        } else {
+            index = Int32(keys.count)
+            keys.append(ids)
+            indexOfKey[ids] = index
+            storedKeyIDs.append(0)
+        }
+        // Bounded (a few megabytes): a miss costs one hash of the thirteen ids.
+        if variants.count >= 1 << 15 { variants.removeAll(keepingCapacity: true) }
+        variants[variant] = index
+        return index
     }
 
     /// Takes every pending row: days, and the months they add up to.
@@ -201,12 +199,11 @@ struct RollupBuilder {
     }
 
     /// Every pending row keyed by its dimension ids (for stores that write ids, not combinations).
-    mutating func drainAll(keys: [DimensionIDs]) -> (days: [RollupKey: UsageAmounts], months: [RollupKey: UsageAmounts]) {
+    mutating func drainAll() -> (days: [RollupKey: UsageAmounts], months: [RollupKey: UsageAmounts]) {
         Self.keyed(drainAllRows(), keys)
     }
 
-    mutating func drainCompleted(before day: Int64, keys: [DimensionIDs])
-        -> (days: [RollupKey: UsageAmounts], months: [RollupKey: UsageAmounts]) {
+    mutating func drainCompleted(before day: Int64) -> (days: [RollupKey: UsageAmounts], months: [RollupKey: UsageAmounts]) {
         Self.keyed(drainCompletedRows(before: day), keys)
     }
 
