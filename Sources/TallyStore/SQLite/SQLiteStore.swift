@@ -148,12 +148,11 @@ public actor SQLiteStore: UsageStore {
     public func write(_ batch: CollectedBatch, in run: IngestRun) async throws -> BatchOutcome {
         try await refreshDimensions()
         let dictionary = dimensions
-        // Handed over, not shared: the writer adds plans, interned keys and combinations in place
-        // instead of copying the tables (a report meanwhile resolves plans afresh).
+        // Shared, not handed over: with writes and reports arriving together (`tally serve`), an
+        // emptied table made each of them reload every combination. The writer's first new
+        // combination copies the table instead.
         let cache = plans
-        plans = PlanCache(normaliser: cache.normaliser)
         let knownCombos = combos
-        combos = ComboTable()
         do {
             let (outcome, updated, updatedPlans, updatedCombos) = try await queue.write { db in
                 var writer = try RecordWriter(db: db, dimensions: dictionary, plans: cache, combos: knownCombos, run: run)
