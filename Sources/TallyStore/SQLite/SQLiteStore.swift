@@ -27,7 +27,7 @@ public actor SQLiteStore: UsageStore {
     /// What `mapForReading` asked for, for the second connection too.
     var mappedBytes: Int64 = 0
     /// Reports answered by two connections, and those started again because a write came between.
-    public internal(set) var splitReports = (answered: 0, restarted: 0)
+    var splitReports = (answered: 0, restarted: 0)
     /// For tests: scan the halves of a split report one after the other and run this in between.
     var betweenHalves: (@Sendable () async throws -> Void)?
     func runBetweenHalves(_ body: (@Sendable () async throws -> Void)?) { betweenHalves = body }
