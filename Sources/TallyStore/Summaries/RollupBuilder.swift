@@ -181,8 +181,9 @@ struct RollupBuilder {
     }
 
     private mutating func drainRows(daysBefore: Int64, monthsBefore: Int64) -> (days: [Row], months: [Row]) {
+        // The finished periods first: removing while iterating `keys` would copy the dictionary.
         var dayRows: [Row] = []
-        for day in days.keys where day < daysBefore {
+        for day in days.keys.filter({ $0 < daysBefore }) {
             let month = UTCMonth.of(day: day)
             for (key, amounts) in days.removeValue(forKey: day)! {
                 dayRows.append(Row(period: day, key: key, amounts: amounts))
@@ -190,7 +191,7 @@ struct RollupBuilder {
             }
         }
         var monthRows: [Row] = []
-        for month in months.keys where month < monthsBefore {
+        for month in months.keys.filter({ $0 < monthsBefore }) {
             for (key, amounts) in months.removeValue(forKey: month)! {
                 monthRows.append(Row(period: month, key: key, amounts: amounts))
             }
