@@ -146,8 +146,10 @@ public struct UsageAmounts: Sendable, Hashable, Codable {
         self.coreSecondsWithCPU = coreSecondsWithCPU
     }
 
+    @inlinable
     public var isZero: Bool { self == UsageAmounts() }
 
+    @inlinable
     public static func += (lhs: inout UsageAmounts, rhs: UsageAmounts) {
         lhs.jobs += rhs.jobs
         lhs.wallSeconds += rhs.wallSeconds
@@ -166,6 +168,7 @@ public struct UsageAmounts: Sendable, Hashable, Codable {
         lhs.chargeMilli += rhs.chargeMilli
     }
 
+    @inlinable
     public static func -= (lhs: inout UsageAmounts, rhs: UsageAmounts) {
         lhs.jobs -= rhs.jobs
         lhs.wallSeconds -= rhs.wallSeconds

@@ -32,31 +32,23 @@ public struct ChargedJob: Sendable {
     /// Raw amounts in `range` (inside one piece) plus what the piece's rules make of them.
     private func share(_ range: Range<Int64>, piece index: Int) -> UsageAmounts {
         var amounts = facts.amounts(in: range)
-        let piece = plan.pieces[index]
-        let score = piece.scoreMilli
+        let factors = plan.pieces[index].factors
+        let score = factors.scoreMilli
         if score > 0 {
             amounts.benchmarkMilli = amounts.coreSeconds * score
             amounts.coreSecondsBenchmarked = amounts.coreSeconds
         }
-        amounts.gpuWeightedMilli = amounts.gpuSeconds * piece.gpuFactorMilli
-        if let rate = piece.chargeRate {
-            amounts.chargeMilli = Self.charge(amounts, rate: rate, gpuClass: piece.keys.gpuClass)
-            if amounts.jobs == 1, rate.minimumMilli > 0, facts.usageInterval != nil {
+        amounts.gpuWeightedMilli = amounts.gpuSeconds * factors.gpuFactorMilli
+        if factors.charged {
+            amounts.chargeMilli = factors.charge(amounts)
+            if amounts.jobs == 1, factors.minimumMilli > 0, facts.usageInterval != nil {
                 // The minimum is per job: topped up where the job is counted.
-                let minimum = rate.minimumMilli * 3600
+                let minimum = factors.minimumMilli * 3600
                 let total = totalCharge()
                 if total < minimum { amounts.chargeMilli += minimum - total }
             }
         }
         return amounts
-    }
-
-    /// SU × 1000 × seconds for raw amounts under `rate`. Memory is charged per GiB: the division
-    /// floors at most a 1/1024 of a milli-SU-second per share.
-    static func charge(_ amounts: UsageAmounts, rate: ChargeRate, gpuClass: String) -> Int64 {
-        amounts.coreSeconds * rate.perCoreHourMilli
-            + amounts.gpuSeconds * rate.perGPUHourMilli(forClass: gpuClass)
-            + amounts.memoryMiBSeconds * rate.perMemoryGiBHourMilli / 1024
     }
 
     /// The job's whole charge before any minimum, over its whole usage interval.
@@ -67,10 +59,10 @@ public struct ChargedJob: Sendable {
         while index < plan.pieces.count {
             let range = plan.range(ofPiece: index)
             if range.lowerBound >= interval.upperBound { break }
-            let piece = plan.pieces[index]
-            if let rate = piece.chargeRate {
+            let factors = plan.pieces[index].factors
+            if factors.charged {
                 let part = facts.amounts(in: max(interval.lowerBound, range.lowerBound)..<min(interval.upperBound, range.upperBound))
-                total += Self.charge(part, rate: rate, gpuClass: piece.keys.gpuClass)
+                total += factors.charge(part)
             }
             index += 1
         }

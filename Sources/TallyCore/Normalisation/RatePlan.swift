@@ -23,10 +23,44 @@ public struct RatePlan: Sendable, Hashable {
         public var gpuClass: GPUClassRule?
         public var chargeRate: ChargeRate?
         public var aliases: [AliasRule]
+        /// The figures above that each share needs, as plain integers: read per share of every
+        /// job, where copying the rules (strings, dictionaries) would cost more than the sums.
+        public let factors: ShareFactors
 
-        public var scoreMilli: Int64 { benchmark?.scoreMilli ?? 0 }
+        public init(keys: DerivedKeys, benchmark: BenchmarkRule?, gpuClass: GPUClassRule?, chargeRate: ChargeRate?,
+                    aliases: [AliasRule]) {
+            self.keys = keys; self.benchmark = benchmark; self.gpuClass = gpuClass
+            self.chargeRate = chargeRate; self.aliases = aliases
+            factors = ShareFactors(
+                scoreMilli: benchmark?.scoreMilli ?? 0, gpuFactorMilli: gpuClass?.factorMilli ?? 1000,
+                charged: chargeRate != nil, perCoreHourMilli: chargeRate?.perCoreHourMilli ?? 0,
+                perGPUHourMilli: chargeRate?.perGPUHourMilli(forClass: keys.gpuClass) ?? 0,
+                perMemoryGiBHourMilli: chargeRate?.perMemoryGiBHourMilli ?? 0,
+                minimumMilli: chargeRate?.minimumMilli ?? 0)
+        }
+
+        public var scoreMilli: Int64 { factors.scoreMilli }
         /// Unclassified GPUs weigh 1: their hours are shown as they are, under their own class.
-        public var gpuFactorMilli: Int64 { gpuClass?.factorMilli ?? 1000 }
+        public var gpuFactorMilli: Int64 { factors.gpuFactorMilli }
+    }
+
+    /// One piece's benchmark score, GPU factor and charge rate (for its GPU class).
+    public struct ShareFactors: Sendable, Hashable {
+        public var scoreMilli: Int64
+        public var gpuFactorMilli: Int64
+        public var charged: Bool
+        public var perCoreHourMilli: Int64
+        public var perGPUHourMilli: Int64
+        public var perMemoryGiBHourMilli: Int64
+        public var minimumMilli: Int64
+
+        /// SU × 1000 × seconds for raw amounts. Memory is charged per GiB: the division floors
+        /// at most a 1/1024 of a milli-SU-second per share.
+        @inlinable
+        public func charge(_ amounts: UsageAmounts) -> Int64 {
+            amounts.coreSeconds * perCoreHourMilli + amounts.gpuSeconds * perGPUHourMilli
+                + amounts.memoryMiBSeconds * perMemoryGiBHourMilli / 1024
+        }
     }
 
     /// Sorted; piece `i` covers `[boundaries[i-1], boundaries[i])`, the first and last open-ended.

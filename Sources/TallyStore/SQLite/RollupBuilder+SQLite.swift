@@ -36,6 +36,20 @@ extension RollupBuilder {
 
     private mutating func write(_ rows: [Row], table: String, period: String, combos: inout ComboTable,
                                 _ db: Database) throws {
+        try Self.write(rows, table: table, period: period, db) { key in
+            // Each interned key's combination id is looked up once, not once per row.
+            var combo = storedKeyIDs[Int(key)]
+            if combo == 0 {
+                combo = try combos.id(for: keys[Int(key)], db)
+                storedKeyIDs[Int(key)] = combo
+            }
+            return combo
+        }
+    }
+
+    /// Adds `rows` onto the rollup table in key order; `combo` gives an interned key's combination id.
+    static func write(_ rows: [Row], table: String, period: String, _ db: Database,
+                      combo: (Int32) throws -> Int64) throws {
         guard !rows.isEmpty else { return }
         let statement = try db.cachedStatement(sql: """
             INSERT INTO \(table) (\(period), combo, amounts) VALUES (?, ?, ?)
@@ -45,13 +59,7 @@ extension RollupBuilder {
         var order: [(period: Int64, combo: Int64, index: Int)] = []
         order.reserveCapacity(rows.count)
         for (index, row) in rows.enumerated() where !row.amounts.isZero {
-            // Each interned key's combination id is looked up once, not once per row.
-            var combo = storedKeyIDs[Int(row.key)]
-            if combo == 0 {
-                combo = try combos.id(for: keys[Int(row.key)], db)
-                storedKeyIDs[Int(row.key)] = combo
-            }
-            order.append((row.period, combo, index))
+            order.append((row.period, try combo(row.key), index))
         }
         // In key order, so the upserts walk the table's B-tree forwards (sorting small keys).
         order.sort { ($0.period, $0.combo) < ($1.period, $1.combo) }

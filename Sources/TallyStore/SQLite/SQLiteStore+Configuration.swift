@@ -73,12 +73,14 @@ extension SQLiteStore {
         combos = ComboTable()
         let cache = PlanCache(normaliser: Normaliser(configuration))
         let current = configuration
+        let path = path, parallelAbove = parallelRebuildAbove
         do {
             let (stats, updated, updatedCombos) = try await queue.write { db in
                 var dictionary = dictionary
                 var combos = knownCombos
                 var plans = cache
-                let records = try Self.rebuildRollups(db, dictionary: &dictionary, combos: &combos, plans: &plans)
+                let records = try Self.rebuildRollups(db, dictionary: &dictionary, combos: &combos, plans: &plans,
+                                                      path: path, parallelAbove: parallelAbove)
                 try Self.record(current, text: keptText, db)
                 let stats = RebuildStats(
                     records: records,
@@ -117,8 +119,21 @@ extension SQLiteStore {
     /// time order), writing days and months once the scan has moved two days past them: memory
     /// stays bounded and rows mostly append in key order. A record older than that (a job that
     /// was pending long, or ingested late) still lands exactly: writes add onto existing rows.
+    ///
+    /// A file of at least `parallelAbove` jobs is read by two threads (`ParallelRebuild`).
     static func rebuildRollups(_ db: Database, dictionary: inout DimensionDictionary, combos: inout ComboTable,
-                               plans: inout PlanCache) throws -> Int64 {
+                               plans: inout PlanCache, path: String? = nil,
+                               parallelAbove: Int64 = 50_000) throws -> Int64 {
+        // Counting the write first also takes the write lock: a parallel rebuild's scans then
+        // see this transaction's snapshot.
+        try db.execute(sql: Schema.bumpGeneration)
+        if let path, !path.isEmpty, path != ":memory:" {
+            let bounds = try Row.fetchOne(db, sql: "SELECT MIN(id), MAX(id) FROM job")
+            if let low = bounds?[0] as Int64?, let high = bounds?[1] as Int64?, high - low + 1 >= parallelAbove {
+                return try ParallelRebuild(path: path, ids: low...high)
+                    .run(db, dictionary: &dictionary, combos: &combos, plans: plans)
+            }
+        }
         // DELETE without WHERE clears each table's pages at once (as DROP does); DROP TABLE also
         // kept a statement journal of the whole table in memory (temp_store = MEMORY): 150 MB
         // per million jobs.
@@ -144,7 +159,6 @@ extension SQLiteStore {
             count += 1
         }
         try builder.flush(db, combos: &combos)
-        try db.execute(sql: Schema.bumpGeneration)
         return count
     }
 

@@ -31,6 +31,9 @@ public actor SQLiteStore: UsageStore {
     /// For tests: scan the halves of a split report one after the other and run this in between.
     var betweenHalves: (@Sendable () async throws -> Void)?
     func runBetweenHalves(_ body: (@Sendable () async throws -> Void)?) { betweenHalves = body }
+    /// Rebuilds of at least this many jobs read the job table on two threads (tests lower it).
+    var parallelRebuildAbove: Int64 = 50_000
+    func rebuildInParallel(above jobs: Int64) { parallelRebuildAbove = jobs }
     let logger: Logger
 
     public init(path: String, logger: Logger = Logger(label: "tally.store")) throws {
@@ -63,7 +66,8 @@ public actor SQLiteStore: UsageStore {
                 let applied = try Self.applied(db)
                 if applied == nil || applied?.fingerprint == Schema.rebuildMarker {
                     var plans = PlanCache(normaliser: Normaliser(.empty))
-                    _ = try Self.rebuildRollups(db, dictionary: &loaded, combos: &loadedCombos, plans: &plans)
+                    _ = try Self.rebuildRollups(db, dictionary: &loaded, combos: &loadedCombos, plans: &plans,
+                                                path: path)
                     try Self.record(.empty, text: applied?.text, path: applied?.path, db)
                 }
             }

@@ -136,6 +136,15 @@ struct DimensionDictionary: Sendable {
         }
     }
 
+    /// The stored id of a name known by its kind (one another copy of the dictionary gave a
+    /// provisional id), inserting it on first sight.
+    mutating func storedID(kind: Int64, value: String, _ inserter: any DimensionInserter) throws -> Int64 {
+        if let id = ids[Key(kind: kind, value: value)], id > 0 { return id }
+        let id = try inserter.insertDimension(kind: kind, value: value)
+        add(id: id, kind: kind, value: value)
+        return id
+    }
+
     /// Provisional (negative) ids handed out so far, with their kind and value.
     /// In the order they were handed out, so stored ids follow first appearance as on SQLite.
     var provisional: [(id: Int64, kind: Int64, value: String)] {

@@ -126,14 +126,15 @@ struct RollupBuilder {
         let job = ChargedJob(facts: facts, plan: resolved.plan)
         let firstDay = UTCDay.of(span.lowerBound), lastDay = UTCDay.of(span.upperBound - 1)
         // Rollup keys: the piece's names with this job's state (no buckets in rollups).
-        var pieceKeys = [Int32](repeating: -1, count: resolved.plan.pieces.count)
+        // Pieces come in time order, so remembering the last one looks each up once (without
+        // allocating a table per job).
+        var lastPiece = -1, key: Int32 = -1
         for day in firstDay...lastDay {
             let start = UTCDay.start(day)
             job.forEachShare(in: start..<(start + UTCDay.seconds)) { piece, share in
-                var key = pieceKeys[piece]
-                if key < 0 {
+                if piece != lastPiece {
                     key = rollupKey(resolved, piece: piece, state: recorded.state, noGPUs: facts.gpus == 0)
-                    pieceKeys[piece] = key
+                    lastPiece = piece
                 }
                 // Months are summed from days when days are drained: day shares of a month add
                 // up to the month exactly (the split telescopes).
