@@ -106,4 +106,26 @@ import TallyCollectors
         #expect(counted[0] == counted[1])
         #expect(counted[0] > Int64(Self.jobs) / 2)
     }
+
+    /// A scan or the writer failing partway rolls the whole rebuild back: the summaries stay as
+    /// they were, no thread is left waiting, and the next rebuild works.
+    @Test(arguments: [ParallelRebuild.Fault(scanFailsAfter: 0), ParallelRebuild.Fault(scanFailsAfter: 5),
+                      ParallelRebuild.Fault(writerFailsAfter: 0), ParallelRebuild.Fault(writerFailsAfter: 7)])
+    func aFailurePartwayLeavesTheSummariesAsTheyWere(fault: ParallelRebuild.Fault) async throws {
+        let temporary = try TemporaryStore()
+        let store = try #require(temporary.store as? SQLiteStore)
+        await store.rebuildInParallel(above: 1)
+        try await temporary.ingest(try temporary.write("jobs.txt", Self.sacct()))
+        let before = try await Self.summaries(temporary.path)
+        await store.injectRebuildFault(fault)
+        await #expect(throws: ParallelRebuild.Fault.self) {
+            try await NormalisedReportTests.apply(Self.configuration, to: store)
+        }
+        Self.expectSame(try await Self.summaries(temporary.path), before, "after \(fault)")
+        await store.injectRebuildFault(nil)
+        let stats = try #require(try await NormalisedReportTests.apply(Self.configuration, to: store))
+        #expect(stats.records > Int64(Self.jobs) / 2)
+        let report = try await store.report(ReportQuery(period: .total, groupBy: [.account]))
+        #expect(report.rows.contains { $0.keys == ["pooled"] })
+    }
 }

@@ -19,6 +19,15 @@ struct ParallelRebuild {
     /// Two: this is for the machines Tally runs on most (a few cores); each slice keeps its own
     /// pending days, so memory grows with the count.
     var slices = 2
+    /// For tests: fail on purpose, to check the transaction rolls back and no thread is left waiting.
+    var fault: Fault?
+
+    struct Fault: Sendable, Error {
+        /// Parcels the second scan sends before it fails.
+        var scanFailsAfter: Int?
+        /// Parcels the writer writes before it fails.
+        var writerFailsAfter: Int?
+    }
 
     /// One scan's finished rows, with the interned keys it added since its previous parcel.
     struct Parcel {
@@ -42,7 +51,8 @@ struct ParallelRebuild {
             let lower = ids.lowerBound + Int64(slice) * width
             let scan = SliceScan(slice: slice, reader: readers[slice],
                                  ids: lower...min(ids.upperBound, lower + width - 1),
-                                 dictionary: dictionary, plans: plans, handoff: handoff)
+                                 dictionary: dictionary, plans: plans, handoff: handoff,
+                                 failsAfter: slice == slices - 1 ? fault?.scanFailsAfter : nil)
             Thread { scan.run() }.start()
         }
         // On any exit, stop the scans and wait for them: they use this transaction's snapshot.
@@ -58,7 +68,10 @@ struct ParallelRebuild {
         var comboIDs = [[Int64]](repeating: [], count: slices)
         var provisional = [[Int64: (kind: Int64, value: String)]](repeating: [:], count: slices)
         var records: Int64 = 0
+        var written = 0
         while let parcel = try handoff.take() {
+            if let fault, written == fault.writerFailsAfter { throw fault }
+            written += 1
             let slice = parcel.slice
             keys[slice] += parcel.newKeys
             comboIDs[slice] += repeatElement(0, count: parcel.newKeys.count)
@@ -102,6 +115,7 @@ private struct SliceScan: @unchecked Sendable {
     let dictionary: DimensionDictionary
     let plans: PlanCache
     let handoff: Handoff<ParallelRebuild.Parcel>
+    let failsAfter: Int?
 
     func run() {
         do {
@@ -122,9 +136,11 @@ private struct SliceScan: @unchecked Sendable {
             FROM job WHERE id >= ? AND id <= ? AND t0 IS NOT NULL
             """)
         try statement.setArguments([ids.lowerBound, ids.upperBound])
-        var sentKeys = 0
+        var sentKeys = 0, sent = 0
         var records: Int64 = 0
         func send(_ rows: (days: [RollupBuilder.Row], months: [RollupBuilder.Row])) throws {
+            if sent == failsAfter { throw ParallelRebuild.Fault(scanFailsAfter: sent) }
+            sent += 1
             let newKeys = Array(builder.keys[sentKeys...])
             sentKeys = builder.keys.count
             let derivesNames = newKeys.contains { key in (0..<DimensionIDs.rollupCount).contains { key[$0] < 0 } }

@@ -73,14 +73,14 @@ extension SQLiteStore {
         combos = ComboTable()
         let cache = PlanCache(normaliser: Normaliser(configuration))
         let current = configuration
-        let path = path, parallelAbove = parallelRebuildAbove
+        let path = path, parallelAbove = parallelRebuildAbove, fault = rebuildFault
         do {
             let (stats, updated, updatedCombos) = try await queue.write { db in
                 var dictionary = dictionary
                 var combos = knownCombos
                 var plans = cache
                 let records = try Self.rebuildRollups(db, dictionary: &dictionary, combos: &combos, plans: &plans,
-                                                      path: path, parallelAbove: parallelAbove)
+                                                      path: path, parallelAbove: parallelAbove, fault: fault)
                 try Self.record(current, text: keptText, db)
                 let stats = RebuildStats(
                     records: records,
@@ -123,14 +123,14 @@ extension SQLiteStore {
     /// A file of at least `parallelAbove` jobs is read by two threads (`ParallelRebuild`).
     static func rebuildRollups(_ db: Database, dictionary: inout DimensionDictionary, combos: inout ComboTable,
                                plans: inout PlanCache, path: String? = nil,
-                               parallelAbove: Int64 = 50_000) throws -> Int64 {
+                               parallelAbove: Int64 = 50_000, fault: ParallelRebuild.Fault? = nil) throws -> Int64 {
         // Counting the write first also takes the write lock: a parallel rebuild's scans then
         // see this transaction's snapshot.
         try db.execute(sql: Schema.bumpGeneration)
         if let path, !path.isEmpty, path != ":memory:" {
             let bounds = try Row.fetchOne(db, sql: "SELECT MIN(id), MAX(id) FROM job")
             if let low = bounds?[0] as Int64?, let high = bounds?[1] as Int64?, high - low + 1 >= parallelAbove {
-                return try ParallelRebuild(path: path, ids: low...high)
+                return try ParallelRebuild(path: path, ids: low...high, fault: fault)
                     .run(db, dictionary: &dictionary, combos: &combos, plans: plans)
             }
         }

@@ -34,6 +34,9 @@ public actor SQLiteStore: UsageStore {
     /// Rebuilds of at least this many jobs read the job table on two threads (tests lower it).
     var parallelRebuildAbove: Int64 = 50_000
     func rebuildInParallel(above jobs: Int64) { parallelRebuildAbove = jobs }
+    /// For tests: make the next parallel rebuilds fail on purpose.
+    var rebuildFault: ParallelRebuild.Fault?
+    func injectRebuildFault(_ fault: ParallelRebuild.Fault?) { rebuildFault = fault }
     let logger: Logger
 
     public init(path: String, logger: Logger = Logger(label: "tally.store")) throws {
