@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
-# Installs what Tally needs to build and test that a fresh machine of this kind may lack.
+# Installs what Tally needs to build and test that a fresh machine of this kind may lack, in one
+# apt transaction. Extra package names (e.g. postgresql, chromium) are installed too when their
+# command is missing. Run it before anything else that uses apt (the Slurm sandbox does): two
+# apt-gets at once fail on dpkg's lock.
 set -euo pipefail
 missing=()
-dpkg-query -W -f='${Status}' libsqlite3-dev 2>/dev/null | grep -q "install ok installed" || missing+=(libsqlite3-dev)
-dpkg-query -W -f='${Status}' zlib1g-dev 2>/dev/null | grep -q "install ok installed" || missing+=(zlib1g-dev)
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+installed libsqlite3-dev || missing+=(libsqlite3-dev)
+installed zlib1g-dev || missing+=(zlib1g-dev)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 # The HTTPS test makes a self-signed certificate.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+for extra in "$@"; do
+    case "$extra" in
+    # The server's initdb: the client package alone also makes /usr/lib/postgresql/N/bin.
+    postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql) ;;
+    chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
+    *) installed "$extra" || missing+=("$extra") ;;
+    esac
+done
 if ((${#missing[@]})); then
-    echo "installing: ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    echo "installing from Debian's packages: ${missing[*]}" >&2
+    sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    # Wait for another apt (unattended upgrades, a sandbox's install) instead of failing.
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+        "${missing[@]}" >/dev/null
 fi
 command -v swift >/dev/null 2>&1 || { echo "swift is not on PATH (expected /opt/swift)" >&2; exit 1; }

@@ -11,14 +11,14 @@ database=tally_test
 
 bindir() {
     local found
-    found=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+    # The server's bin directory (the client package alone also makes one, without initdb).
+    found=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
     if [ -z "$found" ]; then
         echo "installing PostgreSQL from Debian's packages" >&2
-        if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
-        else sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2; fi
-        found=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+        "$(dirname "$0")/ensure-deps.sh" postgresql >&2
+        found=$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)
     fi
-    echo "$found"
+    dirname "$found"
 }
 
 # PostgreSQL refuses to run as root: run it as the packages' postgres user then.

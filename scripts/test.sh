@@ -8,7 +8,12 @@
 # the tests compare Tally's figures with that live sreport.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-deps.sh
+# Every package first, before the Slurm sandbox installs its own in the background: two apt-gets
+# at once fail on dpkg's lock. PostgreSQL for the store suite, Chromium for the dashboard's
+# browser test.
+extras=(chromium)
+[ -n "${TALLY_TEST_POSTGRES:-}" ] || extras+=(postgresql)
+scripts/ensure-deps.sh "${extras[@]}"
 
 sandbox_pid=""
 sandbox=../shared/tools/slurm-sandbox.sh
@@ -21,6 +26,11 @@ cleanup() {
         rm -rf "$TALLY_PG_DIR"
     fi
     if [ "${TALLY_SLURM_SANDBOX:-0}" = 1 ]; then
+        # A sandbox still starting would go on to start its daemons after `stop` had looked.
+        if [ -n "$sandbox_pid" ] && kill -0 "$sandbox_pid" 2>/dev/null; then
+            kill "$sandbox_pid" 2>/dev/null || true
+            wait "$sandbox_pid" 2>/dev/null || true
+        fi
         bash "$sandbox" stop >/dev/null 2>&1 || true
         rm -rf "${SLURM_SANDBOX_STATE:-}"
     fi
@@ -58,13 +68,8 @@ if [ -z "${TALLY_AUDITOR_PYTHON:-}" ]; then
     export TALLY_AUDITOR_PYTHON=$PWD/$venv/bin/python
 fi
 
-# Headless Chromium (Debian's package) for the dashboard's browser test; screenshots land in
+# Headless Chromium (installed above) runs the dashboard's browser test; screenshots land in
 # .build/screenshots.
-if ! command -v chromium >/dev/null 2>&1; then
-    echo "installing chromium from Debian's packages" >&2
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
-    else sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; fi
-fi
 
 swift build --build-tests
 
