@@ -140,6 +140,13 @@ struct ComboTable: Sendable {
             ON CONFLICT DO NOTHING
             """)
         try statement.execute(arguments: StatementArguments((0..<DimensionIDs.rollupCount).map { key[$0] }))
+        // Usually the next id: take it without reading the table back. Otherwise another
+        // process stored combinations (or this one) since the last look.
+        if db.changesCount == 1, db.lastInsertedRowID == maxID + 1 {
+            keys.append(key)
+            ids[key] = db.lastInsertedRowID
+            return db.lastInsertedRowID
+        }
         try catchUp(db)
         guard let id = ids[key] else { throw StoreError.corrupt("rollup combination stored but not found") }
         return id
