@@ -45,22 +45,23 @@ struct CopyText {
 
     mutating func int(_ value: Int64?) {
         separate()
-        guard var value else { buffer.writeStaticString("\\N"); return }
-        if value < 0 {
-            if value == .min { buffer.writeString(String(value)); return }
-            buffer.writeInteger(UInt8(ascii: "-"))
-            value = -value
-        }
-        // Digits without a String per number: COPY payloads are millions of integers.
+        guard let value else { buffer.writeStaticString("\\N"); return }
+        // Digits right to left into scratch space, then one write: COPY payloads are millions
+        // of integers, and each write into a ByteBuffer checks its capacity and storage.
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var count = 0
         withUnsafeMutableBytes(of: &digits) { scratch in
+            var magnitude = value.magnitude
+            var start = scratch.count
             repeat {
-                scratch[count] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
-                count += 1
-            } while value > 0
-            for index in stride(from: count - 1, through: 0, by: -1) { buffer.writeInteger(scratch[index]) }
+                start -= 1
+                scratch[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                start -= 1
+                scratch[start] = UInt8(ascii: "-")
+            }
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[start...]))
         }
     }
 
