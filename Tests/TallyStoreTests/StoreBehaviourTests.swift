@@ -65,6 +65,32 @@ import TallyCollectors
         #expect(try await fresh.store.report(query).rows == final.rows)
     }
 
+    /// The same job several times in one batch (a running line, its final line, the running line
+    /// again), on its own and over a stored version: counted once, with its final figures.
+    @Test(arguments: Backend.all) func repeatedLinesInOneBatchCountTheJobOnce(backend: Backend) async throws {
+        let running = Self.line(7, start: "2024-03-01T10:00:00", end: "Unknown", elapsed: 1800, state: "RUNNING", cores: 4)
+        let done = Self.line(7, start: "2024-03-01T10:00:00", end: "2024-03-02T02:00:00", elapsed: 57_600, cores: 4)
+        let other = Self.line(8, start: "2024-03-01T12:00:00", end: "2024-03-01T13:00:00", elapsed: 3600, cores: 2)
+        let query = ReportQuery(window: utc("2024-03-01")..<utc("2024-03-03"), period: .day)
+        let expected = [4 * 50_400 + 2 * 3600, 4 * 7_200].map(Int64.init)
+
+        let temporary = try await TemporaryStore(backend)
+        let mixed = try await temporary.ingest(try temporary.write("mixed.txt",
+            [Self.header, running, other, done, running].joined(separator: "\n") + "\n"))
+        #expect("\(mixed.totals.inserted) \(mixed.totals.updated) \(mixed.totals.unchanged)" == "2 1 1")
+        #expect(try await temporary.store.report(query).rows.map(\.amounts.coreSeconds) == expected)
+        #expect(try await temporary.store.status().records == 2)
+
+        let stored = try await TemporaryStore(backend)
+        try await stored.ingest(try stored.write("running.txt", [Self.header, running].joined(separator: "\n") + "\n"))
+        let again = try await stored.ingest(try stored.write("again.txt",
+            [Self.header, done, other, running, done].joined(separator: "\n") + "\n"))
+        #expect("\(again.totals.inserted) \(again.totals.updated) \(again.totals.unchanged)" == "1 1 2")
+        #expect(try await stored.store.report(query).rows.map(\.amounts.coreSeconds) == expected)
+        let states = try await stored.store.status().recordsByState.map { "\($0.state)=\($0.count)" }
+        #expect(states == ["completed=2"])
+    }
+
     @Test(arguments: Backend.all) func jobAcrossAMonthBoundaryIsSplitToTheSecond(backend: Backend) async throws {
         let temporary = try await TemporaryStore(backend)
         let path = try temporary.write("split.txt", Self.header + "\n"

@@ -21,8 +21,11 @@ public enum CollectorDriver {
         emit: (CollectedBatch) async throws -> Void
     ) async throws -> End {
         var reader = try LineReader(path: path, offset: start?.offset ?? 0, line: start?.line ?? 0)
+        // A batch is emitted after the chunk that fills it, so it overshoots by up to a chunk's
+        // records: room for that too, or the array doubles (and is copied) at the end of every batch.
+        let reserved = batchSize + batchSize / 4
         var batch = CollectedBatch()
-        batch.records.reserveCapacity(batchSize)
+        batch.records.reserveCapacity(reserved)
         let cap = reader.maxLineLength
         var more = true
         while more {
@@ -47,7 +50,7 @@ public enum CollectorDriver {
             if batch.records.count >= batchSize || !more {
                 try await emit(batch)
                 batch = CollectedBatch()
-                batch.records.reserveCapacity(batchSize)
+                batch.records.reserveCapacity(reserved)
             }
         }
         return End(offset: reader.completeOffset, line: reader.completeLines, compressed: reader.isCompressed)

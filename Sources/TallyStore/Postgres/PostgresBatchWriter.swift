@@ -35,8 +35,10 @@ struct PostgresBatchWriter {
         var inTable: Bool
     }
 
+    /// A record to copy: its place in the batch (not a copy of it: a batch of 50,000 records in
+    /// a dictionary of copies was 80 MB), its ids and fingerprint.
     private struct Pending {
-        var record: UsageRecord
+        var index: Int
         var ids: DimensionIDs
         var fingerprint: Int64
     }
@@ -50,7 +52,7 @@ struct PostgresBatchWriter {
         if let applied, applied != mine {
             throw StoreError.configurationChanged(applied: applied, inUse: mine)
         }
-        var stored = try await storedVersions(of: batch.records.map(\.naturalKey))
+        let stored = try await storedVersions(of: batch.records.map(\.naturalKey))
         var outcome = BatchOutcome()
         var rollups = RollupBuilder()
         var pending: [String: Pending] = [:]
@@ -59,13 +61,21 @@ struct PostgresBatchWriter {
         var minT0 = Int64.max, maxT1 = Int64.min, maxSpan: Int64 = 0
         var states = StateCounts.Deltas()
         let needsHosts = plans.needsHosts
-        for record in batch.records {
+        pending.reserveCapacity(batch.records.count)
+        for (index, record) in batch.records.enumerated() {
             let ids = try dimensions.ids(for: record, .provisional)
             let fingerprint = JobRows.fingerprint(record)
             let facts = record.usage
             let host = needsHosts ? HostList.first(record.nodeList) : ""
             let key = record.naturalKey
-            if let existing = stored[key] {
+            // The version to compare with: an earlier line of this batch, else the table's.
+            let earlier = pending[key]
+            let existing: Stored? = earlier.map { earlier in
+                let prior = batch.records[earlier.index]
+                return Stored(fingerprint: earlier.fingerprint, state: prior.state, ids: earlier.ids, facts: prior.usage,
+                              host: needsHosts ? HostList.first(prior.nodeList) : "", inTable: stored[key] != nil)
+            } ?? stored[key]
+            if let existing {
                 if JobRows.keepsStored(fingerprint: existing.fingerprint, state: existing.state, over: fingerprint,
                                        record.state) {
                     outcome.unchanged += 1
@@ -73,7 +83,7 @@ struct PostgresBatchWriter {
                 }
                 try rollups.add(existing.facts, recorded: existing.ids, host: existing.host, sign: -1, plans: &plans,
                                 dictionary: &dimensions, source: .provisional)
-                if existing.inTable, pending[key] == nil { replaced.append(key) }
+                if existing.inTable, earlier == nil { replaced.append(key) }
                 states.replaced(existing.state, with: record.state)
                 outcome.updated += 1
             } else {
@@ -82,10 +92,8 @@ struct PostgresBatchWriter {
             }
             try rollups.add(facts, recorded: ids, host: host, sign: 1, plans: &plans, dictionary: &dimensions,
                             source: .provisional)
-            if pending[key] == nil { order.append(key) }
-            pending[key] = Pending(record: record, ids: ids, fingerprint: fingerprint)
-            stored[key] = Stored(fingerprint: fingerprint, state: record.state, ids: ids, facts: facts, host: host,
-                                 inTable: stored[key]?.inTable ?? false)
+            if earlier == nil { order.append(key) }
+            pending[key] = Pending(index: index, ids: ids, fingerprint: fingerprint)
             if let span = facts.touchSpan {
                 minT0 = min(minT0, span.lowerBound)
                 maxT1 = max(maxT1, span.upperBound)
@@ -98,7 +106,7 @@ struct PostgresBatchWriter {
         if !replaced.isEmpty {
             try await connection.query("DELETE FROM job WHERE natural_key = ANY(\(replaced))", logger: logger)
         }
-        try await copyJobs(order.map { pending[$0]! }, mapping: mapping)
+        try await copyJobs(order.map { pending[$0]! }, of: batch.records, mapping: mapping)
         try await copyRejections(batch.rejections)
         let (days, months) = rollups.drainAll()
         try await PostgresRollups.upsert(days, table: "rollup_day", period: "day", mapping: mapping,
@@ -140,14 +148,14 @@ struct PostgresBatchWriter {
         return result
     }
 
-    private func copyJobs(_ rows: [Pending], mapping: [Int64: Int64]) async throws {
+    private func copyJobs(_ rows: [Pending], of records: [UsageRecord], mapping: [Int64: Int64]) async throws {
         guard !rows.isEmpty else { return }
         let columns = JobRows.columns
         let sourceID = run.sourceID
         try await connection.copyFrom(table: "job", columns: columns, logger: logger) { writer in
             var copy = CopyText()
             for row in rows {
-                let record = row.record
+                let record = records[row.index]
                 let ids = row.ids.remapped(mapping)
                 copy.text(record.naturalKey); copy.int(row.fingerprint); copy.int(Int64(record.source.code))
                 for column in 0..<DimensionIDs.recordedCount { copy.int(ids[column]) }
