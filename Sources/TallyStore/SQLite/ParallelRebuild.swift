@@ -130,41 +130,31 @@ private struct SliceScan: @unchecked Sendable {
         var dictionary = dictionary
         var plans = plans
         var builder = RollupBuilder()
-        let states = StateCache(dictionary)
-        let statement = try db.makeStatement(sql: """
-            SELECT \(StoredQueries.factsColumns)\(plans.needsHosts ? ", node_list" : "")
-            FROM job WHERE id >= ? AND id <= ? AND t0 IS NOT NULL
-            """)
+        let statement = try db.makeStatement(sql: RollupBuilder.rebuildSelect(
+            plans, where: "WHERE id >= ? AND id <= ? AND t0 IS NOT NULL"))
         try statement.setArguments([ids.lowerBound, ids.upperBound])
         var sentKeys = 0, sent = 0
-        var records: Int64 = 0
-        func send(_ rows: (days: [RollupBuilder.Row], months: [RollupBuilder.Row])) throws {
+        var sentRecords: Int64 = 0
+        func send(_ rows: (days: [RollupBuilder.Row], months: [RollupBuilder.Row]), keys: [DimensionIDs],
+                  _ dictionary: DimensionDictionary, read: Int64) throws {
             if sent == failsAfter { throw ParallelRebuild.Fault(scanFailsAfter: sent) }
             sent += 1
-            let newKeys = Array(builder.keys[sentKeys...])
-            sentKeys = builder.keys.count
+            let newKeys = Array(keys[sentKeys...])
+            sentKeys = keys.count
             let derivesNames = newKeys.contains { key in (0..<DimensionIDs.rollupCount).contains { key[$0] < 0 } }
             try handoff.put(ParallelRebuild.Parcel(
                 slice: slice, days: rows.days, months: rows.months, newKeys: newKeys,
-                provisional: derivesNames ? dictionary.provisional : [], records: records))
-            records = 0
+                provisional: derivesNames ? dictionary.provisional : [], records: read - sentRecords))
+            sentRecords = read
         }
-        var openDay = Int64.min
-        try db.forEachRow(statement) { handle in
-            let row = SQLiteRow(handle: handle)
-            let (facts, ids) = try StoredQueries.facts(row, states: states)
-            let host = plans.needsHosts ? HostList.first(row.optionalText(StoredQueries.factsColumnCount) ?? "") : ""
-            // Storage order is close to time order: days two behind the scan are complete.
-            if let first = facts.touchSpan?.lowerBound, UTCDay.of(first) > openDay {
-                openDay = UTCDay.of(first)
-                let finished = builder.drainCompletedRows(before: openDay - 2)
-                if !finished.days.isEmpty || !finished.months.isEmpty { try send(finished) }
+        let read = try RollupBuilder.scan(statement, db, into: &builder, plans: &plans, dictionary: &dictionary,
+                                          source: .provisional) { builder, dictionary, before, read in
+            let finished = builder.drainCompletedRows(before: before)
+            if !finished.days.isEmpty || !finished.months.isEmpty {
+                try send(finished, keys: builder.keys, dictionary, read: read)
             }
-            try builder.add(facts, recorded: ids, host: host, sign: 1, plans: &plans, dictionary: &dictionary,
-                            source: .provisional)
-            records += 1
         }
-        try send(builder.drainAllRows())
+        try send(builder.drainAllRows(), keys: builder.keys, dictionary, read: read)
     }
 }
 

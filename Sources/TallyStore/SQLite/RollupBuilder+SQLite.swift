@@ -83,3 +83,37 @@ extension RollupBuilder {
         }
     }
 }
+
+extension RollupBuilder {
+    /// What a rebuild reads of each job: its usage facts, then its node list when plans match hosts.
+    static func rebuildSelect(_ plans: PlanCache, where condition: String) -> String {
+        "SELECT \(StoredQueries.factsColumns)\(plans.needsHosts ? ", node_list" : "") FROM job \(condition)"
+    }
+
+    /// Adds every job `statement` (a `rebuildSelect`) yields, in storage order (ingest order,
+    /// close to time order). Each time the scan's first day moves on, `completed` gets the
+    /// builder, the dictionary, the day before which every day is complete (two days behind: a
+    /// job listed a little out of order still lands exactly, as writes add onto stored rows) and
+    /// the jobs read so far. Returns the jobs read.
+    static func scan(_ statement: Statement, _ db: Database, into builder: inout RollupBuilder,
+                     plans: inout PlanCache, dictionary: inout DimensionDictionary, source: DerivedIDSource,
+                     completed: (inout RollupBuilder, DimensionDictionary, _ before: Int64, _ read: Int64) throws -> Void)
+        throws -> Int64 {
+        let states = StateCache(dictionary)
+        var openDay = Int64.min
+        var read: Int64 = 0
+        try db.forEachRow(statement) { handle in
+            let row = SQLiteRow(handle: handle)
+            let (facts, ids) = try StoredQueries.facts(row, states: states)
+            let host = plans.needsHosts ? HostList.first(row.optionalText(StoredQueries.factsColumnCount) ?? "") : ""
+            if let first = facts.touchSpan?.lowerBound, UTCDay.of(first) > openDay {
+                openDay = UTCDay.of(first)
+                try completed(&builder, dictionary, openDay - 2, read)
+            }
+            try builder.add(facts, recorded: ids, host: host, sign: 1, plans: &plans, dictionary: &dictionary,
+                            source: source)
+            read += 1
+        }
+        return read
+    }
+}

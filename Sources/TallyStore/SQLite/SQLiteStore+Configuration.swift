@@ -139,24 +139,10 @@ extension SQLiteStore {
         // per million jobs.
         try db.execute(sql: "DELETE FROM rollup_day; DELETE FROM rollup_month")
         var builder = RollupBuilder()
-        var count: Int64 = 0
-        let statement = try db.makeStatement(sql: """
-            SELECT \(StoredQueries.factsColumns)\(plans.needsHosts ? ", node_list" : "")
-            FROM job NOT INDEXED WHERE t0 IS NOT NULL
-            """)
-        let states = StateCache(dictionary)
-        var openDay = Int64.min
-        try db.forEachRow(statement) { handle in
-            let row = SQLiteRow(handle: handle)
-            let (facts, ids) = try StoredQueries.facts(row, states: states)
-            let host = plans.needsHosts ? HostList.first(row.optionalText(StoredQueries.factsColumnCount) ?? "") : ""
-            if let first = facts.touchSpan?.lowerBound, UTCDay.of(first) > openDay {
-                openDay = UTCDay.of(first)
-                try builder.flushCompleted(before: openDay - 2, combos: &combos, db)
-            }
-            try builder.add(facts, recorded: ids, host: host, sign: 1, plans: &plans, dictionary: &dictionary,
-                            source: .inserting(db))
-            count += 1
+        let statement = try db.makeStatement(sql: RollupBuilder.rebuildSelect(plans, where: "NOT INDEXED WHERE t0 IS NOT NULL"))
+        let count = try RollupBuilder.scan(statement, db, into: &builder, plans: &plans, dictionary: &dictionary,
+                                           source: .inserting(db)) { builder, _, before, _ in
+            try builder.flushCompleted(before: before, combos: &combos, db)
         }
         try builder.flush(db, combos: &combos)
         return count
