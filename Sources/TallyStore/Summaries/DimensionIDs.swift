@@ -130,9 +130,7 @@ struct DimensionDictionary: Sendable {
         case .provisional:
             return provisionalID(dimension, value)
         case let .inserting(inserter):
-            let id = try inserter.insertDimension(kind: key.kind, value: value)
-            add(id: id, kind: key.kind, value: value)
-            return id
+            return try storedID(kind: key.kind, value: value, inserter)
         }
     }
 
