@@ -4,6 +4,18 @@ import TallyCore
 /// `.batch`, `.extern` and srun steps, array tasks, GPU jobs with typed GRES, every common state,
 /// requeued runs, running and pending jobs. For benchmarks and property tests.
 public struct SacctGenerator {
+    /// How names and times are drawn.
+    public enum Shape: String, Sendable, CaseIterable {
+        /// Tally's original workload: each user runs under one or two accounts, three
+        /// partitions, submit times in order.
+        case ordered
+        /// Closer to a real centre (issue 17): any user runs under any account, five
+        /// partitions, 600 nodes, submit times at random over the whole span (not in order),
+        /// wall times up to three days, so jobs span days and names come in hundreds of
+        /// thousands of combinations.
+        case highCardinality = "high-cardinality"
+    }
+
     /// The field list of formats-and-policies §1.6 (the recommended invocation without DBIndex).
     public static let fields = [
         "JobID", "JobIDRaw", "JobName", "User", "Group", "Account", "Partition", "QOS", "Cluster", "Submit",
@@ -18,6 +30,7 @@ public struct SacctGenerator {
     private let span: Int64
     private let users: Int
     private let accounts: Int
+    private let shape: Shape
     private var nextID = 1_000_000
     /// Submit times advance through the span as sacct prints jobs: in id (submit) order.
     private var clock: Int64
@@ -28,7 +41,8 @@ public struct SacctGenerator {
     public let captureTime: Int64
 
     public init(seed: UInt64 = 42, start: Int64 = 1_704_067_200, days: Int = 365, users: Int = 500, accounts: Int = 60,
-                expectedJobs: Int = 1_000_000) {
+                expectedJobs: Int = 1_000_000, shape: Shape = .ordered) {
+        self.shape = shape
         self.clock = start
         self.expectedJobs = max(1, expectedJobs)
         rng = seed &* 0x9E37_79B9_7F4A_7C15 | 1
@@ -52,18 +66,36 @@ public struct SacctGenerator {
         let id = nextID
         nextID += 1
         let user = below(users)
-        let account = (user * 7 + below(2)) % accounts
+        let highCardinality = shape == .highCardinality
+        // Draws stay in the original order for `.ordered`, so its output is unchanged.
+        let account = highCardinality ? below(accounts) : (user * 7 + below(2)) % accounts
         let roll = below(100)
-        let partition = roll < 70 ? "cpu" : roll < 90 ? "gpu" : "largemem"
+        let partition = highCardinality
+            ? (roll < 45 ? "cpu" : roll < 65 ? "gpu" : roll < 80 ? "short" : roll < 92 ? "long" : "largemem")
+            : (roll < 70 ? "cpu" : roll < 90 ? "gpu" : "largemem")
         let cores = [1, 1, 2, 4, 8, 16, 32, 64, 128][below(9)]
         let nodes = cores > 64 ? 2 : 1
         let gpus = partition == "gpu" ? [1, 1, 2, 4, 8][below(5)] : 0
         let model = ["a100", "v100", "h100"][below(3)]
         let memoryMiB = cores * (partition == "largemem" ? 16_000 : 4_000)
-        clock += Int64(next() % UInt64(max(1, 2 * span / Int64(expectedJobs)) + 1))
-        let submit = min(clock, start + span)
+        let submit: Int64
+        if highCardinality {
+            submit = start + Int64(next() % UInt64(span))
+        } else {
+            clock += Int64(next() % UInt64(max(1, 2 * span / Int64(expectedJobs)) + 1))
+            submit = min(clock, start + span)
+        }
         let wait = Int64(below(3600))
-        let wall = Int64([60, 600, 3600, 4 * 3600, 24 * 3600, 72 * 3600][below(6)]) * Int64(1 + below(100)) / 100 + 1
+        let wall: Int64
+        if highCardinality {
+            // 0 s to 3 days, most of them short: a uniform draw within a random scale.
+            let scale = [60, 900, 3600, 6 * 3600, 24 * 3600, 72 * 3600][below(6)]
+            wall = Int64(below(scale + 1))
+        } else {
+            wall = Int64([60, 600, 3600, 4 * 3600, 24 * 3600, 72 * 3600][below(6)]) * Int64(1 + below(100)) / 100 + 1
+        }
+        let nodeCount = highCardinality ? 600 : 900
+        let qos = highCardinality ? ["normal", "normal", "normal", "high", "low", "debug"][below(6)] : "normal"
         let stateRoll = below(1000)
         let state: String
         switch stateRoll {
@@ -91,7 +123,10 @@ public struct SacctGenerator {
         if startTime == nil { alloc = "" }
         let exit = state == "COMPLETED" ? "0:0" : state.hasPrefix("CANCELLED") ? "0:15" : "1:0"
         let userName = "user\(user)"
-        let nodeList = startTime == nil ? "None assigned" : nodes == 1 ? "n\(below(900))" : "n[\(below(400))-\(401 + below(400))]"
+        let nodeList = startTime == nil ? "None assigned"
+            : nodes == 1 ? "n\(below(nodeCount))"
+            : highCardinality ? "n[\(below(nodeCount / 2))-\(nodeCount / 2 + 1 + below(nodeCount / 2 - 1))]"
+            : "n[\(below(400))-\(401 + below(400))]"
 
         var lines = 0
         func line(_ fields: [String]) {
@@ -103,7 +138,7 @@ public struct SacctGenerator {
             lines += 1
         }
         func time(_ value: Int64?) -> String { value.map(Self.format) ?? "Unknown" }
-        line([jobID, "\(id)", "job\(id % 977)", userName, "grp\(account)", "acct\(account)", partition, "normal",
+        line([jobID, "\(id)", "job\(id % 977)", userName, highCardinality ? "grp\(user / 9)" : "grp\(account)", "acct\(account)", partition, qos,
               "bench", Self.format(submit), Self.format(submit), time(startTime), time(endTime),
               Self.duration(elapsed), "\(elapsed)", "\(elapsed * Int64(cores))", Self.duration(cpuUsed),
               startTime == nil ? "0" : "\(cores)", "\(nodes)", nodeList, alloc, request, "", "", "\(memoryMiB)M",

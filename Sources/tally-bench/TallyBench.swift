@@ -16,6 +16,12 @@ struct TallyBench: AsyncParsableCommand {
     @Option(help: "Jobs to generate (each with 2–4 step lines).")
     var jobs = 1_000_000
 
+    @Option(help: "Workload: ordered (Tally's original generator) or high-cardinality (any user under any account, submit times out of order, jobs spanning days).")
+    var shape: SacctGenerator.Shape = .ordered
+
+    @Option(help: "A Python with duckdb and pandas (scripts/bench/peers-venv.sh): times DuckDB and pandas on the same file.")
+    var peers: String?
+
     @Option(help: "Working directory for the generated file and database.")
     var workdir = "bench/out"
 
@@ -36,8 +42,9 @@ struct TallyBench: AsyncParsableCommand {
 
     func run() async throws {
         try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
-        let input = "\(workdir)/sacct-\(jobs).txt"
-        let database = "\(workdir)/bench-\(jobs).db"
+        let tag = shape == .ordered ? "\(jobs)" : "\(shape.rawValue)-\(jobs)"
+        let input = "\(workdir)/sacct-\(tag).txt"
+        let database = "\(workdir)/bench-\(tag).db"
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
 
         var lines = 0
@@ -69,7 +76,10 @@ struct TallyBench: AsyncParsableCommand {
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         let ingest = try measure(tally, ["ingest", "slurm", "--quiet", "--timezone", "UTC", "--db", database, input])
         guard ingest.status == 0 else { throw ValidationError("tally ingest exited \(ingest.status)") }
-        print("ingest: \(parsed) jobs in \(format(ingest.seconds)) s = \(Int(Double(parsed) / ingest.seconds)) jobs/s, peak RSS \(ingest.maxRSSKiB / 1024) MiB, database \(fileSize(database) >> 20) MiB")
+        print("ingest: \(parsed) jobs in \(format(ingest.seconds)) s = \(Int(Double(parsed) / ingest.seconds)) jobs/s, CPU \(format(ingest.userSeconds)) s user + \(format(ingest.systemSeconds)) s sys, peak RSS \(ingest.maxRSSKiB / 1024) MiB, database \(fileSize(database) >> 20) MiB = \(fileSize(database) / max(1, parsed)) bytes per job")
+        let first = try measure(tally, ["report", "--db", database, "--format", "csv", "--period", "month", "--by", "account"],
+                                discardOutput: true)
+        print("first answer (ingest + month x account report): \(format(ingest.seconds + first.seconds)) s")
 
         let again = try measure(tally, ["ingest", "slurm", "--quiet", "--reread", "--timezone", "UTC", "--db", database, input])
         print("re-ingest with --reread (all unchanged): \(format(again.seconds)) s = \(Int(Double(parsed) / again.seconds)) jobs/s, peak RSS \(again.maxRSSKiB / 1024) MiB")
@@ -102,19 +112,8 @@ struct TallyBench: AsyncParsableCommand {
             print("swf ingest \(URL(fileURLWithPath: swf).lastPathComponent): \(jobs) jobs in \(format(trace.seconds)) s = \(Int(Double(jobs) / trace.seconds)) jobs/s, peak RSS \(trace.maxRSSKiB / 1024) MiB")
         }
 
-        for arguments in [["--period", "month", "--by", "account,user"], ["--period", "day", "--by", "partition"],
-                          ["--period", "month", "--by", "user", "--timezone", "Europe/Berlin"]] {
-            var times: [Double] = []
-            var peak = 0
-            for _ in 0..<repeats {
-                let result = try measure(tally, ["report", "--db", database, "--format", "csv"] + arguments, discardOutput: true)
-                guard result.status == 0 else { throw ValidationError("tally report exited \(result.status)") }
-                times.append(result.seconds)
-                peak = max(peak, result.maxRSSKiB)
-            }
-            times.sort()
-            print("report \(arguments.joined(separator: " ")): median \(format(times[times.count / 2])) s (min \(format(times[0])), max \(format(times[times.count - 1]))), peak RSS \(peak / 1024) MiB")
-        }
+        try measureReports(tally, database: database, label: "report")
+        if let peers { try measurePeers(python: peers, input: input) }
         try measureRebuild(tally, database: database, jobs: parsed)
     }
 
@@ -168,16 +167,59 @@ struct TallyBench: AsyncParsableCommand {
         let rebuild = try measure(tally, ["rebuild", "--db", database, "--config", config])
         guard rebuild.status == 0 else { throw ValidationError("tally rebuild exited \(rebuild.status)") }
         print("rebuild with a new configuration: \(jobs) jobs in \(format(rebuild.seconds)) s = \(Int(Double(jobs) / rebuild.seconds)) jobs/s, peak RSS \(rebuild.maxRSSKiB / 1024) MiB")
-        for arguments in [["--period", "month", "--by", "account,user"], ["--period", "month", "--by", "gpu-class,organisation"],
-                          ["--period", "month", "--by", "user", "--timezone", "Europe/Berlin"]] {
+        try measureReports(tally, database: database, label: "configured report",
+                           extra: [["--period", "month", "--by", "gpu-class,organisation"]])
+    }
+
+    /// The reports the issues measure (issue 17's list): month × account, day × user over the
+    /// whole span, total × partition, year × user, filters, a non-UTC week report and more.
+    static let reportSuite: [[String]] = [
+        ["--period", "month", "--by", "account"],
+        ["--period", "day", "--by", "user"],
+        ["--period", "total", "--by", "partition"],
+        ["--period", "year", "--by", "user"],
+        ["--period", "month", "--by", "account", "--where", "partition=gpu"],
+        ["--period", "week", "--by", "account", "--timezone", "America/New_York"],
+        ["--period", "month", "--by", "account,user"],
+        ["--period", "day", "--by", "partition"],
+        ["--period", "quarter", "--by", "qos,state"],
+        ["--period", "month", "--by", "gpu-model", "--where", "account=acct7"],
+        ["--period", "month", "--by", "user", "--timezone", "Europe/Berlin"],
+    ]
+
+    private func measureReports(_ tally: String, database: String, label: String, extra: [[String]] = []) throws {
+        var medians: [Double] = []
+        for arguments in Self.reportSuite + extra {
             var times: [Double] = []
+            var peak = 0
             for _ in 0..<repeats {
                 let result = try measure(tally, ["report", "--db", database, "--format", "csv"] + arguments, discardOutput: true)
                 guard result.status == 0 else { throw ValidationError("tally report exited \(result.status)") }
                 times.append(result.seconds)
+                peak = max(peak, result.maxRSSKiB)
             }
             times.sort()
-            print("configured report \(arguments.joined(separator: " ")): median \(format(times[times.count / 2])) s")
+            medians.append(times[times.count / 2])
+            print("\(label) \(arguments.joined(separator: " ")): median \(format(times[times.count / 2])) s (min \(format(times[0])), max \(format(times[times.count - 1]))), peak RSS \(peak / 1024) MiB")
+        }
+        medians.sort()
+        print("\(label)s: median of the \(medians.count) medians \(format(medians[medians.count / 2])) s, slowest \(format(medians.last!)) s")
+    }
+
+    /// DuckDB (raw-file scan, and a persisted table) and pandas answering month × account core
+    /// hours on the same file, each in a child process.
+    private func measurePeers(python: String, input: String) throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/bench/peers.py").path
+        let duckDB = "\(workdir)/peers.duckdb"
+        try? FileManager.default.removeItem(atPath: duckDB)
+        for (name, arguments) in [("DuckDB raw-file scan", ["duckdb-file", input]),
+                                  ("DuckDB load into a table", ["duckdb-load", input, duckDB]),
+                                  ("DuckDB from its table", ["duckdb-table", duckDB]),
+                                  ("pandas", ["pandas", input])] {
+            let result = try measure(python, [script] + arguments)
+            guard result.status == 0 else { throw ValidationError("\(name) exited \(result.status)") }
+            print("peer \(name): \(format(result.seconds)) s wall, CPU \(format(result.userSeconds)) s user + \(format(result.systemSeconds)) s sys, peak RSS \(result.maxRSSKiB / 1024) MiB")
         }
     }
 
@@ -188,7 +230,7 @@ struct TallyBench: AsyncParsableCommand {
         }() else { throw ValidationError("cannot write \(path)") }
         defer { try? file.close() }
         try file.truncate(atOffset: 0)
-        var generator = SacctGenerator(seed: 2024, expectedJobs: jobs)
+        var generator = SacctGenerator(seed: 2024, users: shape == .ordered ? 500 : 900, expectedJobs: jobs, shape: shape)
         var buffer = Array((generator.header + "\n").utf8)
         buffer.reserveCapacity(4 << 20)
         var lines = 1
@@ -231,9 +273,13 @@ struct TallyBench: AsyncParsableCommand {
 
 struct Measurement {
     var seconds: Double
+    var userSeconds: Double
+    var systemSeconds: Double
     var maxRSSKiB: Int
     var status: Int32
 }
+
+extension SacctGenerator.Shape: ExpressibleByArgument {}
 
 /// Runs a child to completion; wall time and the child's own peak RSS (from wait4).
 func measure(_ executable: String, _ arguments: [String], discardOutput: Bool = false) throws -> Measurement {
@@ -252,7 +298,9 @@ func measure(_ executable: String, _ arguments: [String], discardOutput: Bool = 
     while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
     let seconds = (ContinuousClock.now - clock).seconds
     let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return Measurement(seconds: seconds, maxRSSKiB: usage.ru_maxrss, status: exit)
+    func toSeconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return Measurement(seconds: seconds, userSeconds: toSeconds(usage.ru_utime), systemSeconds: toSeconds(usage.ru_stime),
+                       maxRSSKiB: usage.ru_maxrss, status: exit)
 }
 
 func siblingExecutable(_ name: String) -> String {
