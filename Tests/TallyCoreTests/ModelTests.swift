@@ -44,6 +44,24 @@ import Testing
         #expect(table.renderCSV() == "name,hours\n\"a,b \"\"quoted\"\"\",1.50\n\"plain\n\",\n")
     }
 
+    /// The byte-level CSV writer prints every cell as `csvField(plain)` does.
+    @Test func csvBytesEqualEachCellsPlainText() {
+        var state: UInt64 = 12345
+        func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
+        var rows: [[Table.Cell]] = []
+        for _ in 0..<2000 {
+            let integer = Int64(bitPattern: next()) >> Int64(next() % 63)
+            let decimal = Double(Int64(bitPattern: next()) >> Int64(next() % 63)) / Double(1 + next() % 10_000)
+            rows.append([.integer(integer), .decimal(decimal, places: Int(next() % 4)), .decimal(-0.0001, places: 2),
+                         .decimal(.infinity, places: 1), .text(next() % 2 == 0 ? "x,\"y\"" : "plain"), .empty,
+                         .integer(Int64.min), .decimal(1e30, places: 2)])
+        }
+        let table = Table(columns: ["a", "b,c"], rows: rows)
+        var expected = "a,\"b,c\"\n"
+        for row in rows { expected += row.map { TableWriter.csvField($0.plain) }.joined(separator: ",") + "\n" }
+        #expect(table.render(.csv) == expected)
+    }
+
     @Test func jsonIsAnArrayOfObjects() throws {
         let data = Data(table.renderJSON().utf8)
         let parsed = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])

@@ -53,8 +53,76 @@ public func fixedPoint(_ value: Double, places: Int) -> String {
     return text
 }
 
+extension Table.Cell {
+    /// `TableWriter.csvField(plain)`, appended as bytes: a report of hundreds of thousands of
+    /// rows (day × user over a year) spent most of its time making a String per cell.
+    func appendCSV(to bytes: inout [UInt8]) {
+        switch self {
+        case let .text(value):
+            if value.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }) {
+                bytes.append(contentsOf: TableWriter.csvField(value).utf8)
+            } else {
+                bytes.append(contentsOf: value.utf8)
+            }
+        case let .integer(value):
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            Self.appendDigits(value.magnitude, to: &bytes)
+        case let .decimal(value, places):
+            guard value.isFinite, places >= 0 else {
+                bytes.append(contentsOf: plain.utf8)
+                return
+            }
+            var scale: Double = 1
+            for _ in 0..<places { scale *= 10 }
+            let magnitude = (abs(value) * scale).rounded()
+            guard magnitude < 9e18 else {
+                bytes.append(contentsOf: plain.utf8)
+                return
+            }
+            let scaled = UInt64(magnitude)
+            let divisor = UInt64(scale)
+            if value < 0 && scaled > 0 { bytes.append(UInt8(ascii: "-")) }
+            Self.appendDigits(scaled / divisor, to: &bytes)
+            if places > 0 {
+                bytes.append(UInt8(ascii: "."))
+                var fraction = scaled % divisor
+                let start = bytes.count
+                for _ in 0..<places {
+                    bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+                    fraction /= 10
+                }
+                bytes[start...].reverse()
+            }
+        case .empty:
+            break
+        }
+    }
+
+    private static func appendDigits(_ value: UInt64, to bytes: inout [UInt8]) {
+        let start = bytes.count
+        var rest = value
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        bytes[start...].reverse()
+    }
+}
+
 extension Table {
     public func render(_ format: OutputFormat) -> String {
+        if format == .csv {
+            var bytes = Array((columns.map(TableWriter.csvField).joined(separator: ",") + "\n").utf8)
+            bytes.reserveCapacity(bytes.count + rows.count * 16 * max(1, columns.count))
+            for row in rows {
+                for (index, cell) in row.enumerated() {
+                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                    cell.appendCSV(to: &bytes)
+                }
+                bytes.append(UInt8(ascii: "\n"))
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
         var out = ""
         var writer = TableWriter(columns: columns, numericColumns: numericColumns, format: format,
                                  bufferedRows: Int.max) { out += $0 }
