@@ -12,6 +12,7 @@ import TallyCollectors
     @Test func longReportsAreSplitAndStillEqualBruteForce() async throws {
         let dataset = try await ReportPropertyTests.makeDataset(.sqlite)
         let store = try #require(dataset.temporary.store as? SQLiteStore)
+        await store.useReportSource(.rollups)
         let cases: [(PeriodKind, [ReportDimension], String)] = [
             (.day, [.user], "UTC"), (.week, [.account], "UTC"), (.month, [.user, .partition], "UTC"),
             (.day, [.account], "Asia/Kolkata"),
@@ -72,15 +73,18 @@ import TallyCollectors
     /// Another process writes one batch across the whole year between the two halves of a
     /// report: the report must notice, start again, and show the data after that batch (never
     /// half of each); reports running beside a write show one state or the other.
-    @Test func aWriteBetweenTheHalvesStartsTheReportAgain() async throws {
+    @Test(arguments: [ReportSource.rollups, .facts])
+    func aWriteBetweenTheHalvesStartsTheReportAgain(source: ReportSource) async throws {
         let temporary = try await TemporaryStore(.sqlite)
-        var generator = SacctGenerator(seed: 11, start: utc("2024-01-01"), days: 366, users: 20, accounts: 5, expectedJobs: 8000)
+        var generator = SacctGenerator(seed: 11, start: utc("2024-01-01"), days: 366, users: 20, accounts: 5, expectedJobs: 20_000)
         var first = Array((generator.header + "\n").utf8), second = first
-        for index in 0..<8000 {
+        // Enough jobs for more than one fact block (4,096 jobs), so the fact scan is split too.
+        for index in 0..<20_000 {
             if index % 2 == 0 { generator.appendJob(to: &first) } else { generator.appendJob(to: &second) }
         }
         try await temporary.ingest(try temporary.write("first.txt", String(decoding: first, as: UTF8.self)))
         let store = try #require(temporary.store as? SQLiteStore)
+        await store.useReportSource(source)
         let query = ReportQuery(period: .day, groupBy: [.user])
         let beforeJobs = try await store.report(query).total.jobs
         let writer = try await temporary.openAgain()
@@ -91,9 +95,12 @@ import TallyCollectors
             let pipeline = IngestPipeline(store: writer, batchSize: 100_000)
             _ = try await pipeline.ingest(path: secondPath, collector: SacctCollector(file: secondPath, options: .init(timeZone: utcZone)))
         }
-        let restartedBefore = await store.splitReports.restarted
+        func restarts() async -> Int {
+            source == .rollups ? await store.splitReports.restarted : await store.factReports.restarted
+        }
+        let restartedBefore = await restarts()
         let racing = try await store.report(query)
-        #expect(await store.splitReports.restarted == restartedBefore + 1)
+        #expect(await restarts() == restartedBefore + 1)
         await store.runBetweenHalves(nil)
         let afterJobs = try await store.report(query).total.jobs
         #expect(afterJobs > beforeJobs)

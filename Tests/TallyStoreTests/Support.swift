@@ -73,7 +73,7 @@ final class TemporaryStore: @unchecked Sendable {
     ]
     /// SQLite keys rollups by combination (amounts in a blob, shown as hex).
     static let sqliteDigestTables = [
-        ("job", "id"), ("rollup_day", "day, combo"), ("rollup_month", "month, combo"), ("combo", "id"),
+        ("job", "id"), ("rollup_day", "day, combo"), ("rollup_month", "month, combo"), ("combo", "id"), ("fact_block", "block"),
         ("dim", "id"), ("meta", "key"), ("rejected_line", "id"),
     ]
 

@@ -74,6 +74,13 @@ public struct TallyConfiguration: Sendable, Hashable {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
+    /// Whether no rule depends on a job's names or time: every job gets the same plan (no
+    /// benchmark, GPU class, charge rate, alias or organisation).
+    public var isNameIndependent: Bool {
+        benchmarks.isEmpty && gpuClasses.isEmpty && chargeRates.isEmpty && aliases.isEmpty
+            && !users.values.contains { $0.organisation != nil }
+    }
+
     /// Whether any rule depends on the host a job ran on (then hosts are read from node lists).
     public var usesHosts: Bool {
         benchmarks.contains { $0.match.host != nil } || chargeRates.contains { $0.match.host != nil }

@@ -17,6 +17,7 @@ struct RecordWriter {
     private var rollups = RollupBuilder()
     private var minT0 = Int64.max, maxT1 = Int64.min, maxSpan: Int64 = 0
     private var states = StateCounts.Deltas()
+    private var factChanges = FactBlockChanges()
 
     static let placeholders = Array(repeating: "?", count: JobRows.columns.count).joined(separator: ", ")
 
@@ -32,7 +33,7 @@ struct RecordWriter {
         replace = try db.cachedStatement(sql: "INSERT OR REPLACE INTO job (\(JobRows.columnList)) VALUES (\(Self.placeholders))")
         lookup = try db.cachedStatement(sql: """
             SELECT natural_key, fingerprint, state, site, cluster, account, grp, usr, partition, qos, gpu_model,
-                   start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, eligible, node_list
+                   start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, eligible, node_list, id
             FROM job WHERE natural_key = ?
             """)
     }
@@ -56,6 +57,7 @@ struct RecordWriter {
                                  rejection.excerpt])
         }
         try flushRollups()
+        try factChanges.flush(db)
         try flushMeta()
         try db.execute(sql: Schema.bumpGeneration)
         for text in states.statements(.sqlite) { try db.execute(sql: text.sql, arguments: text.arguments) }
@@ -70,6 +72,7 @@ struct RecordWriter {
         try bind(insert, record: record, ids: ids, fingerprint: fingerprint, facts: facts)
         try step(insert)
         if sqlite3_changes(db.sqliteConnection) == 1 {
+            factChanges.set(jobID: sqlite3_last_insert_rowid(db.sqliteConnection), facts: facts, ids: ids)
             outcome.inserted += 1
             states.inserted(record.state)
             try addRollups(facts, ids, host: plans.needsHosts ? HostList.first(record.nodeList) : "", sign: 1)
@@ -85,6 +88,9 @@ struct RecordWriter {
         }
         try bind(replace, record: record, ids: ids, fingerprint: fingerprint, facts: facts)
         try step(replace)
+        // INSERT OR REPLACE gives the new row a new id.
+        factChanges.remove(jobID: existing.id)
+        factChanges.set(jobID: sqlite3_last_insert_rowid(db.sqliteConnection), facts: facts, ids: ids)
         try addRollups(existing.facts, existing.ids, host: existing.host, sign: -1)
         try addRollups(facts, ids, host: plans.needsHosts ? HostList.first(record.nodeList) : "", sign: 1)
         states.replaced(existing.state, with: record.state)
@@ -125,6 +131,7 @@ struct RecordWriter {
         var ids: DimensionIDs
         var facts: UsageFacts
         var host: String
+        var id: Int64
     }
 
     private func fetchExisting(_ naturalKey: String) throws -> Existing? {
@@ -157,7 +164,7 @@ struct RecordWriter {
                                eligible: optional(19))
         let host = sqlite3_column_type(handle, 20) == SQLITE_NULL ? "" : HostList.first(String(cString: sqlite3_column_text(handle, 20)))
         let existing = Existing(naturalKey: storedKey, fingerprint: int(1), state: state, ids: ids, facts: facts,
-                                host: host)
+                                host: host, id: int(21))
         sqlite3_reset(handle)
         return existing
     }

@@ -8,6 +8,9 @@ extension SQLiteStore {
         try await refreshDimensions()
         let start = ReportStart(query: query, dictionary: dimensions, plans: plans, configuration: configuration,
                                 combos: combos)
+        if reportSource == .facts, !plans.needsHosts {
+            return try await factReport(start)
+        }
         // A long report is scanned on two connections at once, one half each (the rollup scan is
         // most of its time); the halves agree if no write came between them, else it starts again.
         if start.worthSplitting(knownMeta), let reader = try secondReader() {
@@ -25,6 +28,82 @@ extension SQLiteStore {
             try Self.addRawSlivers(&computation, db)
             let basis = try Self.basis(db)
             return computation.finish(sources: basis.sources, rejectedLines: basis.rejectedLines)
+        }
+    }
+
+    /// A report from the fact blocks: the blocks' first half on this connection, the second on
+    /// the reader at the same time; started again if a write came between the two.
+    private func factReport(_ start: ReportStart) async throws -> Report {
+        if let reader = try secondReader() {
+            let hook = betweenHalves
+            for _ in 0..<2 {
+                // Read again on each try: a write that made the first try start again may have
+                // added blocks. The back half runs to the end, whatever it holds by then.
+                let end = try await queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(block) FROM fact_block") ?? -1 } + 1
+                let middle = end / 2
+                guard middle > 0 else { break }
+                @Sendable func back() async throws -> (generation: Int64, computation: ReportComputation) {
+                    try await reader.read { db in
+                        var computation = try start.factComputation(db)
+                        try Self.scanFacts(middle..<Int64.max, into: &computation, db)
+                        computation.closeFacts()
+                        return (try Schema.generation(db), computation)
+                    }
+                }
+                func front() async throws -> (generation: Int64, computation: ReportComputation,
+                                              basis: (sources: Int64, rejectedLines: Int64)) {
+                    try await queue.read { db in
+                        var computation = try start.factComputation(db)
+                        try Self.scanFacts(0..<middle, into: &computation, db)
+                        computation.closeFacts()
+                        return (try Schema.generation(db), computation, try Self.basis(db))
+                    }
+                }
+                var first: (generation: Int64, computation: ReportComputation, basis: (sources: Int64, rejectedLines: Int64))
+                let second: (generation: Int64, computation: ReportComputation)
+                if let hook {
+                    first = try await front()
+                    try await hook()
+                    second = try await back()
+                } else {
+                    async let other = back()
+                    first = try await front()
+                    second = try await other
+                }
+                if first.generation == second.generation {
+                    first.computation.absorbRollups(second.computation)
+                    factReports.answered += 1
+                    return first.computation.finish(sources: first.basis.sources, rejectedLines: first.basis.rejectedLines)
+                }
+                factReports.restarted += 1
+            }
+        }
+        return try await queue.read { db in
+            var computation = try start.factComputation(db)
+            try Self.scanFacts(0..<Int64.max, into: &computation, db)
+            computation.closeFacts()
+            let basis = try Self.basis(db)
+            return computation.finish(sources: basis.sources, rejectedLines: basis.rejectedLines)
+        }
+    }
+
+    /// Adds every job of the blocks in `blocks` that touches the report's window.
+    static func scanFacts(_ blocks: Range<Int64>, into computation: inout ReportComputation, _ db: Database) throws {
+        let states = StateCache(computation.dimensions)
+        let statement = try db.makeStatement(sql: """
+            SELECT data FROM fact_block WHERE block >= ? AND block < ? AND t_max > ? AND t_min < ?
+            """)
+        try statement.setArguments([blocks.lowerBound, blocks.upperBound, computation.window.lowerBound,
+                                    computation.window.upperBound])
+        try db.forEachRow(statement) { handle in
+            guard sqlite3_column_bytes(handle, 0) == Int32(FactBlock.byteCount), let data = sqlite3_column_blob(handle, 0) else {
+                throw StoreError.corrupt("a fact block has the wrong size")
+            }
+            for slot in 0..<FactBlock.slots {
+                let pointer = data + slot * FactSlot.byteCount
+                if FactSlot.isEmpty(pointer) { continue }
+                try computation.addFact(pointer, states: states)
+            }
         }
     }
 
@@ -194,11 +273,25 @@ struct ReportStart: Sendable {
         return computation
     }
 
+    /// A computation answered from fact blocks alone (no rollup combinations to load).
+    func factComputation(_ db: Database) throws -> ReportComputation {
+        ReportComputation(query: query, meta: try StoreMeta(db), dimensions: dictionary, plans: plans,
+                          configuration: configuration, factScan: true)
+    }
+
     /// Whether, by what the store knew of its time span, the rollup reads are long enough to split.
     func worthSplitting(_ meta: StoreMeta) -> Bool {
         ReportComputation(query: query, meta: meta, dimensions: dictionary, plans: plans, configuration: configuration)
             .splitReads() != nil
     }
+}
+
+/// Where SQLite reports read usage from.
+public enum ReportSource: Sendable {
+    /// Fact blocks: every job's facts, packed (`FactSlot`).
+    case facts
+    /// Rollups by dimension combination, plus raw slivers where periods cut a UTC day.
+    case rollups
 }
 
 extension StoreMeta {

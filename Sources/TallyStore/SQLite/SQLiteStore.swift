@@ -28,6 +28,12 @@ public actor SQLiteStore: UsageStore {
     var mappedBytes: Int64 = 0
     /// Reports answered by two connections, and those started again because a write came between.
     var splitReports = (answered: 0, restarted: 0)
+    /// Where reports come from: fact blocks (the default) or, to compare, the rollups
+    /// (`TALLY_REPORT_SOURCE=rollups`).
+    var reportSource: ReportSource = ProcessInfo.processInfo.environment["TALLY_REPORT_SOURCE"] == "rollups" ? .rollups : .facts
+    func useReportSource(_ source: ReportSource) { reportSource = source }
+    /// Fact-scan reports answered, and those started again because a write came between halves.
+    var factReports = (answered: 0, restarted: 0)
     /// For tests: scan the halves of a split report one after the other and run this in between.
     var betweenHalves: (@Sendable () async throws -> Void)?
     func runBetweenHalves(_ body: (@Sendable () async throws -> Void)?) { betweenHalves = body }
@@ -66,7 +72,8 @@ public actor SQLiteStore: UsageStore {
             var loadedCombos = ComboTable()
             try queue.write { db in
                 try loaded.load(db)
-                try loadedCombos.catchUp(db)
+                // Combinations load when first needed (ComboTable reads what it does not know):
+                // fact-scan reports never need them.
                 // A new database, or one whose summaries a migration dropped: build them with
                 // no configuration until one is applied (the recorded text, if any, is kept
                 // so the next command applies it again).
@@ -105,16 +112,12 @@ public actor SQLiteStore: UsageStore {
     /// beside `tally serve`): their ids appear in rows this process reads.
     func refreshDimensions() async throws {
         let known = dimensions.maxStoredID
-        let knownCombos = combos
         let added = try await queue.read { db in
-            var combos = knownCombos
-            try combos.catchUp(db)
-            return (try Row.fetchAll(db, sql: "SELECT id, kind, value FROM dim WHERE id > ?", arguments: [known])
-                .map { (id: $0[0] as Int64, kind: $0[1] as Int64, value: $0[2] as String) }, combos, try StoreMeta(db))
+            (try Row.fetchAll(db, sql: "SELECT id, kind, value FROM dim WHERE id > ?", arguments: [known])
+                .map { (id: $0[0] as Int64, kind: $0[1] as Int64, value: $0[2] as String) }, try StoreMeta(db))
         }
         for row in added.0 { dimensions.add(id: row.id, kind: row.kind, value: row.value) }
-        self.combos = added.1
-        knownMeta = added.2
+        knownMeta = added.1
     }
 
     /// Reloads what a rolled-back transaction may have left stale in memory.
@@ -122,9 +125,7 @@ public actor SQLiteStore: UsageStore {
         (dimensions, combos) = try await queue.read { db in
             var reloaded = DimensionDictionary()
             try reloaded.load(db)
-            var reloadedCombos = ComboTable()
-            try reloadedCombos.catchUp(db)
-            return (reloaded, reloadedCombos)
+            return (reloaded, ComboTable())
         }
         plans = PlanCache(normaliser: Normaliser(configuration))
     }

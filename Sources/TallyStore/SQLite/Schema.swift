@@ -165,6 +165,11 @@ enum Schema {
             try db.execute(sql: rollupTable("rollup_month", period: "month"))
             try db.execute(sql: "UPDATE applied_configuration SET fingerprint = ?", arguments: [Schema.rebuildMarker])
         }
+        migrator.registerMigration("v12: fact blocks") { db in
+            // Every job's report facts packed by id (see FactSlot): reports scan these.
+            try db.execute(sql: FactBlockTable.create)
+            try FactBlockTable.fill(db)
+        }
         return migrator
     }
 

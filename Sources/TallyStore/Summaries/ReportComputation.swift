@@ -31,6 +31,12 @@ struct ReportComputation {
     private var comboCells: [ReportAccumulator.Cell] = []
     private var lastUnit = (unit: Int64.min, isMonth: false, period: Int?.none)
     private var derivedFilters: [(index: Int, ids: Set<Int64>)] = []
+    /// Fact scans (`addFact`): the filter on recorded names, the plan every job shares when no
+    /// rule depends on names, and sums by period and group number.
+    private let recordedFilter: DimensionFilter
+    private var sharedPlan: (plan: RatePlan, noModel: Int64, unclassified: Int64)?
+    private var factSums: [[UsageAmounts]] = []
+    private let periodStarts: [Int64]
     let meta: StoreMeta
     var maxSpan: Int64 { meta.maxSpan }
 
@@ -51,8 +57,9 @@ struct ReportComputation {
         var tableScan: Bool
     }
 
+    /// `factScan`: every period is computed from raw facts (`addFact`), no rollup is read.
     init(query: ReportQuery, meta: StoreMeta, dimensions: DimensionDictionary, plans: PlanCache,
-         configuration: TallyConfiguration) {
+         configuration: TallyConfiguration, factScan: Bool = false) {
         self.query = query
         self.meta = meta
         self.dimensions = dimensions
@@ -68,9 +75,20 @@ struct ReportComputation {
         }
         periods = calendar.periods(query.period, covering: window)
         buckets = (query.groupBy + query.filters.keys).contains { $0 == .jobSize || $0 == .wallBucket }
-        plan = buckets ? ReportPlan(rawOnly: periods) : ReportPlan(periods: periods)
+        plan = buckets || factScan ? ReportPlan(rawOnly: periods) : ReportPlan(periods: periods)
         grouped = query.groupBy.map(DimensionColumn.index)
         filter = DimensionFilter(query.filters, dimensions: dimensions)
+        recordedFilter = DimensionFilter(query.filters.filter { $0.key.filtersRawRecords }, dimensions: dimensions)
+        periodStarts = periods.map(\.start)
+        if factScan {
+            factSums = Array(repeating: [], count: periods.count)
+            if configuration.isNameIndependent {
+                let plan = Normaliser(configuration).plan(for: RuleSubject(
+                    cluster: "", partition: "", qos: "", host: "", gpuModel: "", user: "", group: "", account: ""))
+                sharedPlan = (plan, self.dimensions.provisionalID(.gpuClass, GPUClasses.noModel),
+                              self.dimensions.provisionalID(.gpuClass, GPUClasses.unclassified))
+            }
+        }
         // Filters on names configuration decides (aliases, classes, organisations) and on
         // buckets are checked after a raw record is normalised.
         for (dimension, values) in query.filters where !dimension.filtersRawRecords {
@@ -183,7 +201,14 @@ struct ReportComputation {
         for cell in other.comboCells {
             var number = mapped[cell.group]
             if number < 0 {
-                number = groupNumber(masked: other.groupKeys[cell.group])
+                // Names neither half found stored have provisional ids, handed out in each
+                // half's own order (a fact scan meets them in both): mapped by name.
+                var key = other.groupKeys[cell.group]
+                for index in grouped where key[index] < 0 {
+                    key[index] = dimensions.provisionalID(DimensionColumn.all[index].dimension,
+                                                          other.dimensions.value(key[index]))
+                }
+                number = groupNumber(masked: key)
                 mapped[cell.group] = number
             }
             comboCells.append(.init(period: cell.period, group: Int(number), amounts: cell.amounts))
@@ -252,6 +277,73 @@ struct ReportComputation {
             }
             index -= 1
         }
+    }
+
+    /// Adds one job of a fact scan (a computation made with `factScan`): its shares of every
+    /// period it touches, exactly as `addRaw` splits them.
+    @inline(__always)
+    mutating func addFact(_ slot: UnsafeRawPointer, states: StateCache) throws {
+        let touched = FactSlot.touched(slot)
+        guard touched.lowerBound < window.upperBound, touched.upperBound > window.lowerBound else { return }
+        let recorded = FactSlot.ids(slot)
+        guard recordedFilter.matches(recorded) else { return }
+        let facts = FactSlot.facts(slot, state: states.state(recorded.state))
+        // The first period ending after the job's first second.
+        var low = 0, high = periods.count
+        while low < high {
+            let mid = (low + high) / 2
+            if periods[mid].end <= touched.lowerBound { low = mid + 1 } else { high = mid }
+        }
+        guard low < periods.count, periodStarts[low] < touched.upperBound else { return }
+        if let shared = sharedPlan {
+            // No rule depends on names: the recorded names are the report's.
+            var ids = recorded
+            ids.gpuClass = facts.gpus == 0 ? 0 : recorded.gpuModel == 0 ? shared.noModel : shared.unclassified
+            if buckets { try plans.addBuckets(&ids, facts: facts, dictionary: &dimensions, source: .provisional) }
+            for filter in derivedFilters where !filter.ids.contains(ids[filter.index]) { return }
+            var masked = DimensionIDs()
+            for index in grouped { masked[index] = ids[index] }
+            let group = Int(groupNumber(masked: masked))
+            let job = ChargedJob(facts: facts, plan: shared.plan)
+            var period = low
+            while period < periods.count, periodStarts[period] < touched.upperBound {
+                job.forEachShare(in: periods[period].range) { _, amounts in add(amounts, period: period, group: group) }
+                period += 1
+            }
+            return
+        }
+        let resolved = try plans.resolve(recorded, host: "", dictionary: &dimensions, source: .provisional)
+        let job = ChargedJob(facts: facts, plan: resolved.plan)
+        var period = low
+        while period < periods.count, periodStarts[period] < touched.upperBound {
+            try job.forEachShare(in: periods[period].range) { piece, amounts in
+                let ids = try plans.keys(resolved, piece: piece, facts: facts, state: recorded.state, buckets: buckets,
+                                         dictionary: &dimensions, source: .provisional)
+                for filter in derivedFilters where !filter.ids.contains(ids[filter.index]) { return }
+                var masked = DimensionIDs()
+                for index in grouped { masked[index] = ids[index] }
+                add(amounts, period: period, group: Int(groupNumber(masked: masked)))
+            }
+            period += 1
+        }
+    }
+
+    @inline(__always)
+    private mutating func add(_ amounts: UsageAmounts, period: Int, group: Int) {
+        if group >= factSums[period].count {
+            factSums[period].append(contentsOf: repeatElement(UsageAmounts(), count: group + 1 - factSums[period].count))
+        }
+        factSums[period][group] += amounts
+    }
+
+    /// Ends a fact scan: its sums become cells (before `absorbRollups` or `finish`).
+    mutating func closeFacts() {
+        for (period, sums) in factSums.enumerated() {
+            for (group, amounts) in sums.enumerated() where !amounts.isZero {
+                comboCells.append(.init(period: period, group: group, amounts: amounts))
+            }
+        }
+        factSums = Array(repeating: [], count: factSums.count)
     }
 
     /// The report, with the counts of sources and rejected lines it rests on (the computation

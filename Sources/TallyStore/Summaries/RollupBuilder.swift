@@ -67,11 +67,17 @@ struct PlanCache {
         ids.state = state
         if facts.gpus == 0 { ids.gpuClass = 0 }
         guard buckets else { return ids }
+        try addBuckets(&ids, facts: facts, dictionary: &dictionary, source: source)
+        return ids
+    }
+
+    /// Sets a job's size and wall-bucket keys.
+    mutating func addBuckets(_ ids: inout DimensionIDs, facts: UsageFacts, dictionary: inout DimensionDictionary,
+                             source: DerivedIDSource) throws {
         ids.jobSize = try Self.bucketID(.jobSize, JobBuckets.sizeIndex(cores: facts.cores), JobBuckets.sizeLabel,
                                         &sizeIDs, &dictionary, source)
         ids.wallBucket = try Self.bucketID(.wallBucket, JobBuckets.wallIndex(seconds: facts.wallSeconds),
                                            JobBuckets.wallLabel, &wallIDs, &dictionary, source)
-        return ids
     }
 
     /// A bucket's id, looked up once per bucket.
