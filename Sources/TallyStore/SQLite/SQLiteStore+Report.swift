@@ -8,7 +8,10 @@ extension SQLiteStore {
         try await refreshDimensions()
         let start = ReportStart(query: query, dictionary: dimensions, plans: plans, configuration: configuration,
                                 combos: combos)
-        if reportSource == .facts, !plans.needsHosts {
+        // Fact scans resolve each job's plan when rules depend on names; the rollups, keyed by
+        // combination, resolve each combination once: faster while configured (see BENCHMARKS).
+        let useFacts = reportSource == .facts || (reportSource == .automatic && configuration.isNameIndependent)
+        if useFacts, !plans.needsHosts {
             return try await factReport(start)
         }
         // A long report is scanned on two connections at once, one half each (the rollup scan is
@@ -288,6 +291,8 @@ struct ReportStart: Sendable {
 
 /// Where SQLite reports read usage from.
 public enum ReportSource: Sendable {
+    /// Fact blocks while no rule depends on names, else the rollups (the default).
+    case automatic
     /// Fact blocks: every job's facts, packed (`FactSlot`).
     case facts
     /// Rollups by dimension combination, plus raw slivers where periods cut a UTC day.

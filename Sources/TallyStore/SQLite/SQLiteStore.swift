@@ -28,9 +28,15 @@ public actor SQLiteStore: UsageStore {
     var mappedBytes: Int64 = 0
     /// Reports answered by two connections, and those started again because a write came between.
     var splitReports = (answered: 0, restarted: 0)
-    /// Where reports come from: fact blocks (the default) or, to compare, the rollups
-    /// (`TALLY_REPORT_SOURCE=rollups`).
-    var reportSource: ReportSource = ProcessInfo.processInfo.environment["TALLY_REPORT_SOURCE"] == "rollups" ? .rollups : .facts
+    /// Where reports come from: chosen by the configuration (the default), or forced to the
+    /// fact blocks or the rollups to compare (`TALLY_REPORT_SOURCE=facts|rollups`).
+    var reportSource: ReportSource = {
+        switch ProcessInfo.processInfo.environment["TALLY_REPORT_SOURCE"] {
+        case "rollups": .rollups
+        case "facts": .facts
+        default: .automatic
+        }
+    }()
     func useReportSource(_ source: ReportSource) { reportSource = source }
     /// Fact-scan reports answered, and those started again because a write came between halves.
     var factReports = (answered: 0, restarted: 0)
