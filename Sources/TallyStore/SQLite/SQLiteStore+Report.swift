@@ -38,45 +38,23 @@ extension SQLiteStore {
     /// the reader at the same time; started again if a write came between the two.
     private func factReport(_ start: ReportStart) async throws -> Report {
         if let reader = try secondReader() {
-            let hook = betweenHalves
             for _ in 0..<2 {
                 // Read again on each try: a write that made the first try start again may have
                 // added blocks. The back half runs to the end, whatever it holds by then.
                 let end = try await queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(block) FROM fact_block") ?? -1 } + 1
                 let middle = end / 2
                 guard middle > 0 else { break }
-                @Sendable func back() async throws -> (generation: Int64, computation: ReportComputation) {
-                    try await reader.read { db in
+                @Sendable func half(_ blocks: Range<Int64>) -> @Sendable (Database) throws -> ReportComputation {
+                    { db in
                         var computation = try start.factComputation(db)
-                        try Self.scanFacts(middle..<Int64.max, into: &computation, db)
+                        try Self.scanFacts(blocks, into: &computation, db)
                         computation.closeFacts()
-                        return (try Schema.generation(db), computation)
+                        return computation
                     }
                 }
-                func front() async throws -> (generation: Int64, computation: ReportComputation,
-                                              basis: (sources: Int64, rejectedLines: Int64)) {
-                    try await queue.read { db in
-                        var computation = try start.factComputation(db)
-                        try Self.scanFacts(0..<middle, into: &computation, db)
-                        computation.closeFacts()
-                        return (try Schema.generation(db), computation, try Self.basis(db))
-                    }
-                }
-                var first: (generation: Int64, computation: ReportComputation, basis: (sources: Int64, rejectedLines: Int64))
-                let second: (generation: Int64, computation: ReportComputation)
-                if let hook {
-                    first = try await front()
-                    try await hook()
-                    second = try await back()
-                } else {
-                    async let other = back()
-                    first = try await front()
-                    second = try await other
-                }
-                if first.generation == second.generation {
-                    first.computation.absorbRollups(second.computation)
+                if let report = try await readHalves(reader: reader, front: half(0..<middle), back: half(middle..<Int64.max)) {
                     factReports.answered += 1
-                    return first.computation.finish(sources: first.basis.sources, rejectedLines: first.basis.rejectedLines)
+                    return report
                 }
                 factReports.restarted += 1
             }
@@ -113,43 +91,48 @@ extension SQLiteStore {
     /// Scans the second half of the rollups on `reader` while this connection scans the first
     /// and the raw slivers; nil when the data changed between the two transactions.
     private func splitReport(_ start: ReportStart, reader: DatabaseQueue) async throws -> Report? {
-        @Sendable func secondHalf() async throws -> (generation: Int64, computation: ReportComputation)? {
-            try await reader.read { db in
-                var computation = try start.computation(db)
-                guard let back = computation.splitReads()?.back else { return nil }
-                try Self.scan(back, into: &computation, db)
-                computation.closeRollups()
-                return (try Schema.generation(db), computation)
-            }
+        try await readHalves(reader: reader, front: { db in
+            var computation = try start.computation(db)
+            let split = computation.splitReads()
+            try Self.scan(split?.front ?? computation.rollupReads, into: &computation, db)
+            computation.closeRollups()
+            try Self.addRawSlivers(&computation, db)
+            return computation
+        }, back: { db in
+            var computation = try start.computation(db)
+            guard let back = computation.splitReads()?.back else { return nil }
+            try Self.scan(back, into: &computation, db)
+            computation.closeRollups()
+            return computation
+        })
+    }
+
+    /// A report read in two halves at once, `front` on this connection and `back` on `reader`
+    /// (one after the other, with the test hook between, when `betweenHalves` is set); nil when
+    /// a write came between the two transactions. A nil back half adds nothing.
+    private func readHalves(reader: DatabaseQueue, front: @escaping @Sendable (Database) throws -> ReportComputation,
+                            back: @escaping @Sendable (Database) throws -> ReportComputation?) async throws -> Report? {
+        @Sendable func second() async throws -> (generation: Int64, computation: ReportComputation?) {
+            try await reader.read { db in (try Schema.generation(db), try back(db)) }
         }
-        func firstHalf() async throws -> (generation: Int64, computation: ReportComputation, isSplit: Bool,
-                                          basis: (sources: Int64, rejectedLines: Int64)) {
-            try await queue.read { db in
-                var computation = try start.computation(db)
-                let split = computation.splitReads()
-                try Self.scan(split?.front ?? computation.rollupReads, into: &computation, db)
-                computation.closeRollups()
-                try Self.addRawSlivers(&computation, db)
-                return (try Schema.generation(db), computation, split != nil, try Self.basis(db))
-            }
+        func first() async throws -> (generation: Int64, computation: ReportComputation,
+                                      basis: (sources: Int64, rejectedLines: Int64)) {
+            try await queue.read { db in (try Schema.generation(db), try front(db), try Self.basis(db)) }
         }
-        var first: (generation: Int64, computation: ReportComputation, isSplit: Bool, basis: (sources: Int64, rejectedLines: Int64))
-        let other: (generation: Int64, computation: ReportComputation)?
+        var one: (generation: Int64, computation: ReportComputation, basis: (sources: Int64, rejectedLines: Int64))
+        let other: (generation: Int64, computation: ReportComputation?)
         if let betweenHalves {
-            // Tests: one half after the other, with a write in between.
-            first = try await firstHalf()
+            one = try await first()
             try await betweenHalves()
-            other = try await secondHalf()
+            other = try await second()
         } else {
-            async let second = secondHalf()
-            first = try await firstHalf()
-            other = try await second
+            async let two = second()
+            one = try await first()
+            other = try await two
         }
-        if first.isSplit {
-            guard let other, other.generation == first.generation else { return nil }
-            first.computation.absorbRollups(other.computation)
-        }
-        return first.computation.finish(sources: first.basis.sources, rejectedLines: first.basis.rejectedLines)
+        guard one.generation == other.generation else { return nil }
+        if let half = other.computation { one.computation.absorbRollups(half) }
+        return one.computation.finish(sources: one.basis.sources, rejectedLines: one.basis.rejectedLines)
     }
 
     /// A connection beside the writer's for the second half of long reports (nil for a database
