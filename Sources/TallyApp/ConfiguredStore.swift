@@ -7,7 +7,7 @@ import TallyStore
 public struct ConfiguredStore: Sendable {
     public var store: any UsageStore
     public var configuration: TallyConfiguration
-    /// Set when the configuration differed from the one the summaries were built with.
+    /// Set when the configuration differed from the one recorded in the database.
     public var rebuilt: RebuildStats?
     public var warnings: [ConfigIssue]
 
@@ -34,6 +34,10 @@ public struct ConfiguredStore: Sendable {
     public var rebuildNotice: String? {
         guard let rebuilt else { return nil }
         let from = rebuilt.previousFingerprint.map { " (\($0) → \(rebuilt.fingerprint))" } ?? ""
+        // SQLite keeps no summaries to rebuild: reports apply the rules as they scan the facts.
+        if rebuilt.dayRows == 0, rebuilt.monthRows == 0 {
+            return "configuration changed\(from): reports now apply it to \(rebuilt.records) records"
+        }
         return "configuration changed\(from): summaries rebuilt from \(rebuilt.records) records in "
             + fixedPoint(rebuilt.seconds, places: 2) + " s"
     }

@@ -58,7 +58,7 @@ struct Config: AsyncParsableCommand {
 struct Rebuild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Recompute every summary from the raw records with the configuration (raw records are never changed).",
-        discussion: "Reports do this by themselves when the configuration changed; this forces it.")
+        discussion: "PostgreSQL rebuilds its rollups (reports do this by themselves when the configuration changed); SQLite, whose reports apply the configuration as they scan, fills its fact blocks again from the job table.")
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var configuration: ConfigOption
@@ -68,7 +68,9 @@ struct Rebuild: AsyncParsableCommand {
         // Opening already rebuilt if the configuration changed; otherwise rebuild now.
         let stats: RebuildStats
         if let rebuilt = opened.rebuilt { stats = rebuilt } else { stats = try await opened.store.rebuild() }
-        print("rebuilt summaries from \(stats.records) records: \(stats.dayRows) daily and \(stats.monthRows) monthly rows "
+        // SQLite keeps no summary rows: its rebuild fills the fact blocks again.
+        let rows = stats.dayRows + stats.monthRows == 0 ? "" : ": \(stats.dayRows) daily and \(stats.monthRows) monthly rows"
+        print("rebuilt summaries from \(stats.records) records\(rows) "
               + "in \(fixedPoint(stats.seconds, places: 2)) s (configuration \(stats.fingerprint))")
     }
 }

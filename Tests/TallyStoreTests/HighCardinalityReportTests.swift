@@ -153,22 +153,26 @@ import TallyConfig
         let dataset = try await Self.makeDataset(backend)
         #expect(dataset.records.count > 2900)
         let cases = Self.randomCases(count: 40, seed: 2024)
-        if let sqlite = dataset.temporary.store as? SQLiteStore {
-            for source in [ReportSource.facts, .rollups] {
-                await sqlite.useReportSource(source)
-                for testCase in cases { try await Self.check(sqlite, dataset.records, testCase, label: "\(source)") }
-            }
-        } else {
-            for testCase in cases { try await Self.check(dataset.temporary.store, dataset.records, testCase, label: "\(backend)") }
-        }
+        for testCase in cases { try await Self.check(dataset.temporary.store, dataset.records, testCase, label: "\(backend)") }
     }
 
-    /// With rules that depend on names and time (the benchmark's site configuration), fact
-    /// scans and rollups, built by separate code at separate times, give the same rows.
-    @Test func configuredFactScansEqualRollups() async throws {
+    /// With rules that depend on names, hosts and time (the benchmark's site configuration and a
+    /// host rule), SQLite's fact scans and PostgreSQL's rollups, built by separate code at
+    /// separate times, give the same rows.
+    @Test(.enabled(if: Backend.all.contains(.postgres), "needs the PostgreSQL test server"))
+    func configuredFactScansEqualPostgresRollups() async throws {
         let dataset = try await Self.makeDataset(.sqlite)
-        let store = try #require(dataset.temporary.store as? SQLiteStore)
-        _ = try await store.apply(try ConfigLoader.parse(Self.siteConfiguration).configuration, text: Self.siteConfiguration)
+        let other = try await Self.makeDataset(.postgres)
+        let store = dataset.temporary.store
+        let configuration = Self.siteConfiguration + """
+
+            [[benchmark]]
+            host = "n1*"
+            score = 20.0
+            """
+        for target in [store, other.temporary.store] {
+            _ = try await target.apply(try ConfigLoader.parse(configuration).configuration, text: configuration)
+        }
         let cases = Self.randomCases(count: 12, seed: 99).map { testCase -> ReportPropertyTests.Case in
             var copy = testCase
             copy.by = [[.gpuClass], [.organisation, .account], [.account], [.user, .gpuClass]][abs(testCase.by.count + testCase.zone.count) % 4]
@@ -180,10 +184,8 @@ import TallyConfig
             let window = testCase.from.map { from in calendar.parse(from)!..<calendar.parseEnd(testCase.to!)! }
             let query = ReportQuery(window: window, period: testCase.period, groupBy: testCase.by,
                                     filters: testCase.filters, timeZone: zone)
-            await store.useReportSource(.facts)
             let facts = try await store.report(query)
-            await store.useReportSource(.rollups)
-            let rollups = try await store.report(query)
+            let rollups = try await other.temporary.store.report(query)
             #expect(facts.rows == rollups.rows, "\(testCase)")
             #expect(facts.total.chargeMilli > 0 || facts.rows.isEmpty, "\(testCase)")
         }

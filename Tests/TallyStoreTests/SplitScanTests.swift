@@ -6,24 +6,32 @@ import TallyCollectors
 @testable import TallyCore
 @testable import TallyStore
 
-/// Long SQLite reports scan their rollups on two connections at once; the halves must add up to
+/// SQLite reports scan the fact blocks on two connections at once; the halves must add up to
 /// exactly what one scan gives, and never mix two states of the data.
 @Suite struct SplitScanTests {
     @Test func longReportsAreSplitAndStillEqualBruteForce() async throws {
-        let dataset = try await ReportPropertyTests.makeDataset(.sqlite)
-        let store = try #require(dataset.temporary.store as? SQLiteStore)
-        await store.useReportSource(.rollups)
+        // Enough jobs for several fact blocks (4,096 jobs each).
+        let temporary = try await TemporaryStore(.sqlite)
+        var generator = SacctGenerator(seed: 5, start: utc("2024-01-01"), days: 120, users: 30, accounts: 6, expectedJobs: 10_000)
+        var bytes = Array((generator.header + "\n").utf8)
+        for _ in 0..<10_000 { generator.appendJob(to: &bytes) }
+        let path = try temporary.write("jobs.txt", String(decoding: bytes, as: UTF8.self))
+        try await temporary.ingest(path)
+        var collector = SacctCollector(file: path, options: .init(timeZone: utcZone))
+        var records: [UsageRecord] = []
+        try await CollectorDriver.run(path: path, collector: &collector) { records += $0.records }
+        let store = try #require(temporary.store as? SQLiteStore)
         let cases: [(PeriodKind, [ReportDimension], String)] = [
             (.day, [.user], "UTC"), (.week, [.account], "UTC"), (.month, [.user, .partition], "UTC"),
             (.day, [.account], "Asia/Kolkata"),
         ]
         for (period, by, zone) in cases {
             let timeZone = TimeZone(identifier: zone)!
-            let before = await store.splitReports.answered
+            let before = await store.factReports.answered
             let report = try await store.report(ReportQuery(period: period, groupBy: by, timeZone: timeZone))
-            #expect(await store.splitReports.answered == before + 1, "\(period) \(by) \(zone) was not split")
+            #expect(await store.factReports.answered == before + 1, "\(period) \(by) \(zone) was not split")
             let periods = PeriodCalendar(timeZone: timeZone).periods(period, covering: report.window)
-            let expected = ReportPropertyTests.bruteForce(dataset.records, periods: periods, by: by, filters: [:])
+            let expected = ReportPropertyTests.bruteForce(records, periods: periods, by: by, filters: [:])
             var actual: [String: UsageAmounts] = [:]
             for row in report.rows {
                 actual["\(row.period.label)#\(row.keys.joined(separator: "|"))", default: UsageAmounts()] += row.amounts
@@ -32,26 +40,6 @@ import TallyCollectors
             // Rows stay in period order, then by name, each (period, keys) once.
             let order = report.rows.map { ($0.period.start, $0.keys) }
             #expect(zip(order, order.dropFirst()).allSatisfy { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1.lexicographicallyPrecedes($1.1)) })
-        }
-        // A short report is not worth a second transaction.
-        let before = await store.splitReports.answered
-        _ = try await store.report(ReportQuery(window: utc("2024-01-10")..<utc("2024-01-12"), period: .day, groupBy: [.user]))
-        #expect(await store.splitReports.answered == before)
-    }
-
-    @Test func splitReadsCoverEveryUnitOnce() {
-        var query = ReportQuery(window: utc("2024-01-01")..<utc("2025-01-01"), period: .day)
-        let meta = StoreMeta(values: ["min_t0": utc("2024-01-01"), "max_t1": utc("2025-01-01")])
-        for period in [PeriodKind.day, .week, .month, .quarter] {
-            query.period = period
-            let computation = ReportComputation(query: query, meta: meta, dimensions: DimensionDictionary(),
-                                                plans: PlanCache(normaliser: Normaliser(.empty)), configuration: .empty)
-            let split = try! #require(computation.splitReads())
-            for table in ["rollup_day", "rollup_month"] {
-                let whole = computation.rollupReads.filter { $0.table == table }.flatMap { Array($0.first..<$0.end) }
-                let halves = (split.front + split.back).filter { $0.table == table }.flatMap { Array($0.first..<$0.end) }
-                #expect(halves == whole, "\(period) \(table)")
-            }
         }
     }
 
@@ -73,8 +61,7 @@ import TallyCollectors
     /// Another process writes one batch across the whole year between the two halves of a
     /// report: the report must notice, start again, and show the data after that batch (never
     /// half of each); reports running beside a write show one state or the other.
-    @Test(arguments: [ReportSource.rollups, .facts])
-    func aWriteBetweenTheHalvesStartsTheReportAgain(source: ReportSource) async throws {
+    @Test func aWriteBetweenTheHalvesStartsTheReportAgain() async throws {
         let temporary = try await TemporaryStore(.sqlite)
         var generator = SacctGenerator(seed: 11, start: utc("2024-01-01"), days: 366, users: 20, accounts: 5, expectedJobs: 20_000)
         var first = Array((generator.header + "\n").utf8), second = first
@@ -84,7 +71,6 @@ import TallyCollectors
         }
         try await temporary.ingest(try temporary.write("first.txt", String(decoding: first, as: UTF8.self)))
         let store = try #require(temporary.store as? SQLiteStore)
-        await store.useReportSource(source)
         let query = ReportQuery(period: .day, groupBy: [.user])
         let beforeJobs = try await store.report(query).total.jobs
         let writer = try await temporary.openAgain()
@@ -96,7 +82,7 @@ import TallyCollectors
             _ = try await pipeline.ingest(path: secondPath, collector: SacctCollector(file: secondPath, options: .init(timeZone: utcZone)))
         }
         func restarts() async -> Int {
-            source == .rollups ? await store.splitReports.restarted : await store.factReports.restarted
+            await store.factReports.restarted
         }
         let restartedBefore = await restarts()
         let racing = try await store.report(query)

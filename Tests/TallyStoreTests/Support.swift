@@ -71,9 +71,9 @@ final class TemporaryStore: @unchecked Sendable {
         ("job", "id"), ("rollup_day", "day, site, cluster, account, grp, usr, partition, qos, state, gpu_model"),
         ("dim", "id"), ("meta", "key"), ("rejected_line", "id"),
     ]
-    /// SQLite keys rollups by combination (amounts in a blob, shown as hex).
+    /// SQLite keeps fact blocks (blobs, shown as hex) instead of rollups.
     static let sqliteDigestTables = [
-        ("job", "id"), ("rollup_day", "day, combo"), ("rollup_month", "month, combo"), ("combo", "id"), ("fact_block", "block"),
+        ("job", "id"), ("fact_block", "block"),
         ("dim", "id"), ("meta", "key"), ("rejected_line", "id"),
     ]
 

@@ -15,13 +15,16 @@ enum FactBlockTable {
         )
         """
 
-    /// Fills the table from `job` (a database from before fact blocks, or a repair).
-    static func fill(_ db: Database) throws {
+    /// Fills the table from `job` (a database from before fact blocks, or a repair); returns the
+    /// number of jobs that touch any time (those reports count).
+    @discardableResult
+    static func fill(_ db: Database) throws -> Int64 {
         try db.execute(sql: "DELETE FROM fact_block")
         let statement = try db.makeStatement(sql: """
-            SELECT id, \(StoredQueries.factsColumns), t0, t1 FROM job ORDER BY id
+            SELECT id, \(StoredQueries.factsColumns), node_list FROM job ORDER BY id
             """)
         var changes = FactBlockChanges()
+        var jobs: Int64 = 0
         let count = DimensionIDs.recordedCount
         var dictionary = DimensionDictionary()
         try dictionary.load(db)
@@ -37,10 +40,14 @@ enum FactBlockTable {
                                    cores: sqlite3_column_int64(handle, 14), gpus: sqlite3_column_int64(handle, 15),
                                    memoryMiB: (optional(16) ?? 0) / 1_048_576, cpuSeconds: optional(17),
                                    eligible: optional(18))
-            changes.set(jobID: sqlite3_column_int64(handle, 0), facts: facts, ids: ids)
+            let nodes = sqlite3_column_type(handle, 19) == SQLITE_NULL ? "" : String(cString: sqlite3_column_text(handle, 19))
+            let host = try dictionary.hostID(HostList.first(nodes), db)
+            changes.set(jobID: sqlite3_column_int64(handle, 0), facts: facts, ids: ids, host: host)
+            if facts.touchSpan != nil { jobs += 1 }
             if changes.count >= 65_536 { try changes.flush(db) }
         }
         try changes.flush(db)
+        return jobs
     }
 }
 
@@ -51,9 +58,9 @@ struct FactBlockChanges {
     private(set) var count = 0
 
     /// The job `jobID` now has these facts.
-    mutating func set(jobID: Int64, facts: UsageFacts, ids: DimensionIDs) {
+    mutating func set(jobID: Int64, facts: UsageFacts, ids: DimensionIDs, host: Int64) {
         var bytes = [UInt8](repeating: 0, count: FactSlot.byteCount)
-        bytes.withUnsafeMutableBytes { FactSlot.encode(facts, ids: ids, into: $0.baseAddress!) }
+        bytes.withUnsafeMutableBytes { FactSlot.encode(facts, ids: ids, host: host, into: $0.baseAddress!) }
         pending[FactBlock.block(of: jobID), default: []].append((FactBlock.slot(of: jobID), bytes))
         count += 1
     }

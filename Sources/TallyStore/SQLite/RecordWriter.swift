@@ -4,48 +4,35 @@ import TallyCore
 
 /// Writes one batch inside one transaction: upserts records by natural key through reused
 /// prepared statements bound with the C API (GRDB's argument arrays cost ~2× on this path),
-/// and applies the batch's rollup deltas at the end.
+/// and patches the fact blocks of the jobs it changed at the end. Nothing here depends on the
+/// configuration: reports apply it when they scan the facts.
 struct RecordWriter {
     private let db: Database
     private(set) var dimensions: DimensionDictionary
-    private(set) var plans: PlanCache
-    private(set) var combos: ComboTable
     private let run: IngestRun
     private let insert: Statement
     private let replace: Statement
     private let lookup: Statement
-    private var rollups = RollupBuilder()
     private var minT0 = Int64.max, maxT1 = Int64.min, maxSpan: Int64 = 0
     private var states = StateCounts.Deltas()
     private var factChanges = FactBlockChanges()
+    /// The previous record's node list and its first host's id (jobs of a batch often share it).
+    private var lastNodes: String?, lastHost: Int64 = 0
 
     static let placeholders = Array(repeating: "?", count: JobRows.columns.count).joined(separator: ", ")
 
-    init(db: Database, dimensions: DimensionDictionary, plans: PlanCache, combos: ComboTable, run: IngestRun) throws {
+    init(db: Database, dimensions: DimensionDictionary, run: IngestRun) throws {
         self.db = db
-        self.combos = combos
         self.dimensions = dimensions
-        self.plans = plans
         self.run = run
         insert = try db.cachedStatement(sql: """
             INSERT INTO job (\(JobRows.columnList)) VALUES (\(Self.placeholders)) ON CONFLICT (natural_key) DO NOTHING
             """)
         replace = try db.cachedStatement(sql: "INSERT OR REPLACE INTO job (\(JobRows.columnList)) VALUES (\(Self.placeholders))")
-        lookup = try db.cachedStatement(sql: """
-            SELECT natural_key, fingerprint, state, site, cluster, account, grp, usr, partition, qos, gpu_model,
-                   start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, eligible, node_list, id
-            FROM job WHERE natural_key = ?
-            """)
+        lookup = try db.cachedStatement(sql: "SELECT fingerprint, state, id FROM job WHERE natural_key = ?")
     }
 
     mutating func write(_ batch: CollectedBatch) throws -> BatchOutcome {
-        // Another process may have applied another configuration since this one opened the
-        // database: summaries written with the old rules would be wrong.
-        let applied = try String.fetchOne(db, sql: "SELECT fingerprint FROM applied_configuration")
-        let mine = plans.normaliser.configuration.fingerprintText
-        if let applied, applied != mine {
-            throw StoreError.configurationChanged(applied: applied, inUse: mine)
-        }
         var outcome = BatchOutcome()
         for record in batch.records {
             try upsert(record, &outcome)
@@ -56,7 +43,6 @@ struct RecordWriter {
                 """, arguments: [run.id, run.sourceID, rejection.position.line, rejection.field, rejection.reason,
                                  rejection.excerpt])
         }
-        try flushRollups()
         try factChanges.flush(db)
         try flushMeta()
         try db.execute(sql: Schema.bumpGeneration)
@@ -72,10 +58,11 @@ struct RecordWriter {
         try bind(insert, record: record, ids: ids, fingerprint: fingerprint, facts: facts)
         try step(insert)
         if sqlite3_changes(db.sqliteConnection) == 1 {
-            factChanges.set(jobID: sqlite3_last_insert_rowid(db.sqliteConnection), facts: facts, ids: ids)
+            factChanges.set(jobID: sqlite3_last_insert_rowid(db.sqliteConnection), facts: facts, ids: ids,
+                            host: try host(record.nodeList))
             outcome.inserted += 1
             states.inserted(record.state)
-            try addRollups(facts, ids, host: plans.needsHosts ? HostList.first(record.nodeList) : "", sign: 1)
+            noteSpan(facts)
             return
         }
         guard let existing = try fetchExisting(record.naturalKey) else {
@@ -90,27 +77,26 @@ struct RecordWriter {
         try step(replace)
         // INSERT OR REPLACE gives the new row a new id.
         factChanges.remove(jobID: existing.id)
-        factChanges.set(jobID: sqlite3_last_insert_rowid(db.sqliteConnection), facts: facts, ids: ids)
-        try addRollups(existing.facts, existing.ids, host: existing.host, sign: -1)
-        try addRollups(facts, ids, host: plans.needsHosts ? HostList.first(record.nodeList) : "", sign: 1)
+        factChanges.set(jobID: sqlite3_last_insert_rowid(db.sqliteConnection), facts: facts, ids: ids,
+                        host: try host(record.nodeList))
+        noteSpan(facts)
         states.replaced(existing.state, with: record.state)
         outcome.updated += 1
     }
 
-    // MARK: Rollups
-
-    private mutating func addRollups(_ facts: UsageFacts, _ ids: DimensionIDs, host: String, sign: Int64) throws {
-        try rollups.add(facts, recorded: ids, host: host, sign: sign, plans: &plans, dictionary: &dimensions,
-                        source: .inserting(db))
-        if sign > 0, let span = facts.touchSpan {
-            minT0 = min(minT0, span.lowerBound)
-            maxT1 = max(maxT1, span.upperBound)
-            maxSpan = max(maxSpan, span.upperBound - span.lowerBound)
-        }
+    private mutating func host(_ nodeList: String?) throws -> Int64 {
+        if let nodeList, nodeList == lastNodes { return lastHost }
+        lastNodes = nodeList
+        lastHost = try dimensions.hostID(HostList.first(nodeList ?? ""), db)
+        return lastHost
     }
 
-    private mutating func flushRollups() throws {
-        try rollups.flush(db, combos: &combos)
+    /// The time span of the records (reports start their periods there).
+    private mutating func noteSpan(_ facts: UsageFacts) {
+        guard let span = facts.touchSpan else { return }
+        minT0 = min(minT0, span.lowerBound)
+        maxT1 = max(maxT1, span.upperBound)
+        maxSpan = max(maxSpan, span.upperBound - span.lowerBound)
     }
 
     private func flushMeta() throws {
@@ -125,12 +111,8 @@ struct RecordWriter {
     // MARK: Statements
 
     private struct Existing {
-        var naturalKey: String
         var fingerprint: Int64
         var state: JobState
-        var ids: DimensionIDs
-        var facts: UsageFacts
-        var host: String
         var id: Int64
     }
 
@@ -148,23 +130,9 @@ struct RecordWriter {
             if code == SQLITE_DONE { return nil }
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
-        func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
-        func optional(_ column: Int32) -> Int64? {
-            sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
-        }
-        let storedKey = String(cString: sqlite3_column_text(handle, 0))
-        var ids = DimensionIDs()
-        ids.state = int(2)
-        ids.site = int(3); ids.cluster = int(4); ids.account = int(5); ids.group = int(6); ids.user = int(7)
-        ids.partition = int(8); ids.qos = int(9); ids.gpuModel = int(10)
-        let state = JobState(rawValue: dimensions.value(ids.state)) ?? .unknown
-        let facts = UsageFacts(start: optional(11), wallSeconds: int(12), end: optional(13), submit: optional(14),
-                               state: state, cores: int(15), gpus: int(16),
-                               memoryMiB: (optional(17) ?? 0) / 1_048_576, cpuSeconds: optional(18),
-                               eligible: optional(19))
-        let host = sqlite3_column_type(handle, 20) == SQLITE_NULL ? "" : HostList.first(String(cString: sqlite3_column_text(handle, 20)))
-        let existing = Existing(naturalKey: storedKey, fingerprint: int(1), state: state, ids: ids, facts: facts,
-                                host: host, id: int(21))
+        let state = JobState(rawValue: dimensions.value(sqlite3_column_int64(handle, 1))) ?? .unknown
+        let existing = Existing(fingerprint: sqlite3_column_int64(handle, 0), state: state,
+                                id: sqlite3_column_int64(handle, 2))
         sqlite3_reset(handle)
         return existing
     }

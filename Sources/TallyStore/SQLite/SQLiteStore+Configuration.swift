@@ -42,11 +42,13 @@ extension SQLiteStore {
     /// The configuration in use (with the database's user directory merged in).
     public func currentConfiguration() -> TallyConfiguration { configuration }
 
-    /// Uses `configuration` from now on. When its fingerprint differs from the one the summaries
-    /// were built with, rebuilds them from the raw records (and returns what that took).
-    /// `text` is stored so later runs without a config file apply the same rules.
+    /// Uses `configuration` from now on. Reports apply it as they scan the facts, so nothing is
+    /// recomputed: when its fingerprint differs from the one recorded, it is recorded and the
+    /// stats say how many records it now applies to. `text` is stored so later runs without a
+    /// config file apply the same rules.
     @discardableResult
     public func apply(_ configuration: TallyConfiguration, text: String?) async throws -> RebuildStats? {
+        let clock = ContinuousClock.now
         let directory = try await userDirectory()
         let effective = configuration.merging(directory: directory)
         self.configuration = effective
@@ -54,57 +56,47 @@ extension SQLiteStore {
         let applied = try await appliedConfiguration()
         if applied?.fingerprint == effective.fingerprintText {
             if applied?.text != text || applied?.path != configuration.path {
-                try await record(effective, text: text)
+                try await queue.write { db in try Self.record(effective, text: text, db) }
             }
             return nil
         }
-        return try await rebuild(text: text)
+        let records = try await queue.write { db in
+            try Self.record(effective, text: text, db)
+            try db.execute(sql: Schema.bumpGeneration)
+            return try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE t0 IS NOT NULL") ?? 0
+        }
+        summaryWrites += 1
+        return RebuildStats(records: records, dayRows: 0, monthRows: 0, seconds: (ContinuousClock.now - clock).seconds,
+                            previousFingerprint: applied?.fingerprint, fingerprint: effective.fingerprintText)
     }
 
-    /// Recomputes every summary from the raw records with the current configuration, in one
-    /// transaction: readers see the old summaries until it commits.
+    /// Fills the fact blocks again from the job table (a repair: writes keep them current) and
+    /// records the configuration in use.
     @discardableResult
     public func rebuild(text: String? = nil) async throws -> RebuildStats {
         let clock = ContinuousClock.now
         let previous = try await appliedConfiguration()
         let keptText = text ?? previous?.text
-        let dictionary = dimensions
-        let knownCombos = combos
-        combos = ComboTable()
-        let cache = PlanCache(normaliser: Normaliser(configuration))
         let current = configuration
-        let path = path, parallelAbove = parallelRebuildAbove, fault = rebuildFault
         do {
-            let (stats, updated, updatedCombos) = try await queue.write { db in
-                var dictionary = dictionary
-                var combos = knownCombos
-                var plans = cache
-                let records = try Self.rebuildRollups(db, dictionary: &dictionary, combos: &combos, plans: &plans,
-                                                      path: path, parallelAbove: parallelAbove, fault: fault)
+            let (records, updated) = try await queue.write { db in
+                try db.execute(sql: Schema.bumpGeneration)
+                let records = try FactBlockTable.fill(db)
                 try Self.record(current, text: keptText, db)
-                let stats = RebuildStats(
-                    records: records,
-                    dayRows: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rollup_day") ?? 0,
-                    monthRows: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rollup_month") ?? 0,
-                    seconds: 0, previousFingerprint: previous?.fingerprint, fingerprint: current.fingerprintText)
-                return (stats, dictionary, combos)
+                var dictionary = DimensionDictionary()
+                try dictionary.load(db)
+                return (records, dictionary)
             }
             dimensions = updated
-            combos = updatedCombos
-            plans = cache
             summaryWrites += 1
-            var timed = stats
-            timed.seconds = (ContinuousClock.now - clock).seconds
-            logger.debug("rebuilt summaries", metadata: ["records": "\(stats.records)", "fingerprint": "\(stats.fingerprint)"])
-            return timed
+            logger.debug("refilled fact blocks", metadata: ["records": "\(records)"])
+            return RebuildStats(records: records, dayRows: 0, monthRows: 0,
+                                seconds: (ContinuousClock.now - clock).seconds,
+                                previousFingerprint: previous?.fingerprint, fingerprint: current.fingerprintText)
         } catch {
             try await reloadDimensions()
             throw error
         }
-    }
-
-    private func record(_ configuration: TallyConfiguration, text: String?) async throws {
-        try await queue.write { db in try Self.record(configuration, text: text, db) }
     }
 
     static func record(_ configuration: TallyConfiguration, text: String?, path: String? = nil, _ db: Database) throws {
@@ -113,39 +105,6 @@ extension SQLiteStore {
             ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, text = excluded.text,
                 path = excluded.path, applied_at = excluded.applied_at
             """, arguments: [configuration.fingerprintText, text, configuration.path ?? path, Int64(Date().timeIntervalSince1970)])
-    }
-
-    /// Empties the summaries and adds every record again, in storage order (ingest order, close to
-    /// time order), writing days and months once the scan has moved two days past them: memory
-    /// stays bounded and rows mostly append in key order. A record older than that (a job that
-    /// was pending long, or ingested late) still lands exactly: writes add onto existing rows.
-    ///
-    /// A file of at least `parallelAbove` jobs is read by two threads (`ParallelRebuild`).
-    static func rebuildRollups(_ db: Database, dictionary: inout DimensionDictionary, combos: inout ComboTable,
-                               plans: inout PlanCache, path: String? = nil,
-                               parallelAbove: Int64 = 50_000, fault: ParallelRebuild.Fault? = nil) throws -> Int64 {
-        // Counting the write first also takes the write lock: a parallel rebuild's scans then
-        // see this transaction's snapshot.
-        try db.execute(sql: Schema.bumpGeneration)
-        if let path, !path.isEmpty, path != ":memory:" {
-            let bounds = try Row.fetchOne(db, sql: "SELECT MIN(id), MAX(id) FROM job")
-            if let low = bounds?[0] as Int64?, let high = bounds?[1] as Int64?, high - low + 1 >= parallelAbove {
-                return try ParallelRebuild(path: path, ids: low...high, fault: fault)
-                    .run(db, dictionary: &dictionary, combos: &combos, plans: plans)
-            }
-        }
-        // DELETE without WHERE clears each table's pages at once (as DROP does); DROP TABLE also
-        // kept a statement journal of the whole table in memory (temp_store = MEMORY): 150 MB
-        // per million jobs.
-        try db.execute(sql: "DELETE FROM rollup_day; DELETE FROM rollup_month")
-        var builder = RollupBuilder()
-        let statement = try db.makeStatement(sql: RollupBuilder.rebuildSelect(plans, where: "NOT INDEXED WHERE t0 IS NOT NULL"))
-        let count = try RollupBuilder.scan(statement, db, into: &builder, plans: &plans, dictionary: &dictionary,
-                                           source: .inserting(db)) { builder, _, before, _ in
-            try builder.flushCompleted(before: before, combos: &combos, db)
-        }
-        try builder.flush(db, combos: &combos)
-        return count
     }
 
     // MARK: User directory
@@ -180,17 +139,30 @@ extension SQLiteStore {
     /// Each combination of cluster, partition, QOS and GPU model in the records, with its core
     /// and GPU seconds: what `config check --db` tests the rules against.
     public func recordedSubjects() async throws -> [(subject: RuleSubject, coreSeconds: Int64, gpuSeconds: Int64)] {
+        try await refreshDimensions()
         let dictionary = dimensions
         return try await queue.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT c.cluster, c.partition, c.qos, c.gpu_model, SUM(\(RollupBlob.column("core"))), SUM(\(RollupBlob.column("gpu")))
-                FROM rollup_month r JOIN combo c ON c.id = r.combo
-                GROUP BY c.cluster, c.partition, c.qos, c.gpu_model
-                """).map { row in
-                let subject = RuleSubject(cluster: dictionary.value(row[0]), partition: dictionary.value(row[1]),
-                                          qos: dictionary.value(row[2]), gpuModel: dictionary.value(row[3]))
-                return (subject, row[4], row[5])
+            struct Key: Hashable { var cluster, partition, qos, gpuModel: Int64 }
+            var sums: [Key: (core: Int64, gpu: Int64)] = [:]
+            let states = StateCache(dictionary)
+            let plain = Normaliser(.empty).plan(for: RuleSubject())
+            try Self.forEachFact(db) { slot in
+                let ids = FactSlot.ids(slot)
+                let job = ChargedJob(facts: FactSlot.facts(slot, state: states.state(ids.state)), plan: plain)
+                var core: Int64 = 0, gpu: Int64 = 0
+                job.forEachShare(in: FactSlot.touched(slot)) { _, amounts in
+                    core += amounts.coreSeconds
+                    gpu += amounts.gpuSeconds
+                }
+                let key = Key(cluster: ids.cluster, partition: ids.partition, qos: ids.qos, gpuModel: ids.gpuModel)
+                let sum = sums[key] ?? (0, 0)
+                sums[key] = (sum.core + core, sum.gpu + gpu)
             }
+            return sums.map { key, sum in
+                (RuleSubject(cluster: dictionary.value(key.cluster), partition: dictionary.value(key.partition),
+                             qos: dictionary.value(key.qos), gpuModel: dictionary.value(key.gpuModel)), sum.core, sum.gpu)
+            }.sorted { ($0.subject.cluster, $0.subject.partition, $0.subject.qos, $0.subject.gpuModel)
+                < ($1.subject.cluster, $1.subject.partition, $1.subject.qos, $1.subject.gpuModel) }
         }
     }
 }

@@ -3,42 +3,23 @@ import GRDBSQLite
 import TallyCore
 
 extension SQLiteStore {
-    /// Days with data per site and cluster, from the daily rollups (no raw scan).
+    /// Days with data per site and cluster: every UTC day a job's facts touch.
     public func coverage() async throws -> [ClusterCoverage] {
         try await refreshDimensions()
         let dictionary = dimensions
-        let knownCombos = combos
         return try await queue.read { db in
-            var combos = knownCombos
-            try combos.catchUp(db)
-            // The table's own key order (day, combo): each combination's site and cluster come
-            // from memory, and a join plus DISTINCT over every row would cost several times more.
             struct Pair: Hashable { var site: Int64; var cluster: Int64 }
-            var pairOfCombo = [Int](repeating: -1, count: combos.keys.count)
-            var pairs: [Pair] = []
-            var pairNumbers: [Pair: Int] = [:]
-            for (combo, ids) in combos.keys.enumerated() where combo > 0 {
-                let pair = Pair(site: ids.site, cluster: ids.cluster)
-                if pairNumbers[pair] == nil {
-                    pairNumbers[pair] = pairs.count
-                    pairs.append(pair)
-                }
-                pairOfCombo[combo] = pairNumbers[pair]!
-            }
-            var days = [[Int64]](repeating: [], count: pairs.count)
-            let statement = try db.makeStatement(sql: "SELECT day, combo FROM rollup_day ORDER BY day")
-            try db.forEachRow(statement) { handle in
-                let combo = Int(sqlite3_column_int64(handle, 1))
-                guard combo > 0, combo < pairOfCombo.count else { return }
-                let pair = pairOfCombo[combo]
-                let day = sqlite3_column_int64(handle, 0)
-                if days[pair].last != day { days[pair].append(day) }
+            var days: [Pair: Set<Int64>] = [:]
+            try Self.forEachFact(db) { slot in
+                let touched = FactSlot.touched(slot)
+                let pair = Pair(site: FactSlot.id(slot, 0), cluster: FactSlot.id(slot, 1))
+                let first = UTCDay.of(touched.lowerBound), last = UTCDay.of(touched.upperBound - 1)
+                days[pair, default: []].formUnion(first...last)
             }
             var builder = ClusterCoverage.Builder()
-            for pair in pairs.indices.sorted(by: { (pairs[$0].site, pairs[$0].cluster) < (pairs[$1].site, pairs[$1].cluster) }) {
-                for day in days[pair] {
-                    builder.add(site: dictionary.value(pairs[pair].site), cluster: dictionary.value(pairs[pair].cluster), day: day)
-                }
+            let named = days.map { (site: dictionary.value($0.key.site), cluster: dictionary.value($0.key.cluster), days: $0.value) }
+            for pair in named.sorted(by: { ($0.site, $0.cluster) < ($1.site, $1.cluster) }) {
+                for day in pair.days.sorted() { builder.add(site: pair.site, cluster: pair.cluster, day: day) }
             }
             return builder.finish()
         }

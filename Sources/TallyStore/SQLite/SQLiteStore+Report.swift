@@ -6,32 +6,8 @@ import TallyCore
 extension SQLiteStore {
     public func report(_ query: ReportQuery) async throws -> Report {
         try await refreshDimensions()
-        let start = ReportStart(query: query, dictionary: dimensions, plans: plans, configuration: configuration,
-                                combos: combos)
-        // Fact scans resolve each job's plan when rules depend on names; the rollups, keyed by
-        // combination, resolve each combination once: faster while configured (see BENCHMARKS).
-        let useFacts = reportSource == .facts || (reportSource == .automatic && configuration.isNameIndependent)
-        if useFacts, !plans.needsHosts {
-            return try await factReport(start)
-        }
-        // A long report is scanned on two connections at once, one half each (the rollup scan is
-        // most of its time); the halves agree if no write came between them, else it starts again.
-        if start.worthSplitting(knownMeta), let reader = try secondReader() {
-            for _ in 0..<2 {
-                if let report = try await splitReport(start, reader: reader) {
-                    splitReports.answered += 1
-                    return report
-                }
-                splitReports.restarted += 1
-            }
-        }
-        return try await queue.read { db in
-            var computation = try start.computation(db)
-            try Self.scan(computation.rollupReads, into: &computation, db)
-            try Self.addRawSlivers(&computation, db)
-            let basis = try Self.basis(db)
-            return computation.finish(sources: basis.sources, rejectedLines: basis.rejectedLines)
-        }
+        return try await factReport(ReportStart(query: query, dictionary: dimensions, plans: plans,
+                                                configuration: configuration))
     }
 
     /// A report from the fact blocks: the blocks' first half on this connection, the second on
@@ -71,11 +47,19 @@ extension SQLiteStore {
     /// Adds every job of the blocks in `blocks` that touches the report's window.
     static func scanFacts(_ blocks: Range<Int64>, into computation: inout ReportComputation, _ db: Database) throws {
         let states = StateCache(computation.dimensions)
+        try forEachFact(db, blocks: blocks, touching: computation.window) { slot in
+            try computation.addFact(slot, states: states)
+        }
+    }
+
+    /// Every job slot of the blocks in `blocks` whose block may touch `window`.
+    static func forEachFact(_ db: Database, blocks: Range<Int64> = 0..<Int64.max,
+                            touching window: Range<Int64> = Int64.min..<Int64.max,
+                            _ body: (UnsafeRawPointer) throws -> Void) throws {
         let statement = try db.makeStatement(sql: """
             SELECT data FROM fact_block WHERE block >= ? AND block < ? AND t_max > ? AND t_min < ?
             """)
-        try statement.setArguments([blocks.lowerBound, blocks.upperBound, computation.window.lowerBound,
-                                    computation.window.upperBound])
+        try statement.setArguments([blocks.lowerBound, blocks.upperBound, window.lowerBound, window.upperBound])
         try db.forEachRow(statement) { handle in
             guard sqlite3_column_bytes(handle, 0) == Int32(FactBlock.byteCount), let data = sqlite3_column_blob(handle, 0) else {
                 throw StoreError.corrupt("a fact block has the wrong size")
@@ -83,28 +67,9 @@ extension SQLiteStore {
             for slot in 0..<FactBlock.slots {
                 let pointer = data + slot * FactSlot.byteCount
                 if FactSlot.isEmpty(pointer) { continue }
-                try computation.addFact(pointer, states: states)
+                try body(pointer)
             }
         }
-    }
-
-    /// Scans the second half of the rollups on `reader` while this connection scans the first
-    /// and the raw slivers; nil when the data changed between the two transactions.
-    private func splitReport(_ start: ReportStart, reader: DatabaseQueue) async throws -> Report? {
-        try await readHalves(reader: reader, front: { db in
-            var computation = try start.computation(db)
-            let split = computation.splitReads()
-            try Self.scan(split?.front ?? computation.rollupReads, into: &computation, db)
-            computation.closeRollups()
-            try Self.addRawSlivers(&computation, db)
-            return computation
-        }, back: { db in
-            var computation = try start.computation(db)
-            guard let back = computation.splitReads()?.back else { return nil }
-            try Self.scan(back, into: &computation, db)
-            computation.closeRollups()
-            return computation
-        })
     }
 
     /// A report read in two halves at once, `front` on this connection and `back` on `reader`
@@ -131,7 +96,7 @@ extension SQLiteStore {
             other = try await two
         }
         guard one.generation == other.generation else { return nil }
-        if let half = other.computation { one.computation.absorbRollups(half) }
+        if let half = other.computation { one.computation.absorbFacts(half) }
         return one.computation.finish(sources: one.basis.sources, rejectedLines: one.basis.rejectedLines)
     }
 
@@ -146,52 +111,16 @@ extension SQLiteStore {
         let mapped = mappedBytes
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA cache_size = -16384; PRAGMA mmap_size = \(mapped)")
-            try RollupBlob.registerFunctions(db)
         }
         let opened = try DatabaseQueue(path: path, configuration: configuration)
         reader = opened
         return opened
     }
 
-    static func scan(_ reads: [ReportComputation.RollupRead], into computation: inout ReportComputation,
-                     _ db: Database) throws {
-        for read in reads {
-            // Filters are applied per combination in memory: the key starts with the period,
-            // so SQL could not use them to skip rows anyway.
-            let statement = try db.makeStatement(sql: "SELECT \(read.column), combo, amounts FROM \(read.table) "
-                                                 + "WHERE \(read.column) >= ? AND \(read.column) < ?")
-            try statement.setArguments([read.first, read.end])
-            let isMonth = read.isMonth
-            try db.forEachRow(statement) { handle in
-                computation.addRollup(unit: sqlite3_column_int64(handle, 0), isMonth: isMonth,
-                                      combo: Int(sqlite3_column_int64(handle, 1)),
-                                      amounts: RollupBlob.decode(handle, column: 2))
-            }
-        }
-    }
-
     /// What a report rests on besides its records.
     static func basis(_ db: Database) throws -> (sources: Int64, rejectedLines: Int64) {
         (try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM source") ?? 0,
          try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rejected_line") ?? 0)
-    }
-
-    /// Raw slivers where periods cut a UTC day.
-    static func addRawSlivers(_ computation: inout ReportComputation, _ db: Database) throws {
-        let dictionary = computation.dimensions
-        let states = StateCache(dictionary)
-        let hosts = computation.needsHosts
-        for sweep in computation.sweeps {
-            let text = StoredQueries.facts(touching: sweep.window, filters: computation.query.filters,
-                                           maxSpan: computation.maxSpan, tableScan: sweep.tableScan, hosts: hosts,
-                                           dimensions: dictionary, dialect: .sqlite)
-            try db.forEachRow(text) { row in
-                let (facts, ids) = try StoredQueries.facts(row, states: states)
-                let host = hosts ? HostList.first(row.optionalText(20) ?? "") : ""
-                try computation.addRaw(facts, recorded: ids, touched: row.int(18)..<row.int(19), host: host,
-                                       sweep: sweep)
-            }
-        }
     }
 
     public func jobs(_ query: JobQuery) async throws -> [UsageRecord] {
@@ -248,38 +177,11 @@ struct ReportStart: Sendable {
     let dictionary: DimensionDictionary
     let plans: PlanCache
     let configuration: TallyConfiguration
-    let combos: ComboTable
 
-    func computation(_ db: Database) throws -> ReportComputation {
-        var computation = ReportComputation(query: query, meta: try StoreMeta(db), dimensions: dictionary, plans: plans,
-                                            configuration: configuration)
-        var combos = combos
-        try combos.catchUp(db)
-        computation.useCombinations(combos.keys)
-        return computation
-    }
-
-    /// A computation answered from fact blocks alone (no rollup combinations to load).
     func factComputation(_ db: Database) throws -> ReportComputation {
         ReportComputation(query: query, meta: try StoreMeta(db), dimensions: dictionary, plans: plans,
                           configuration: configuration, factScan: true)
     }
-
-    /// Whether, by what the store knew of its time span, the rollup reads are long enough to split.
-    func worthSplitting(_ meta: StoreMeta) -> Bool {
-        ReportComputation(query: query, meta: meta, dimensions: dictionary, plans: plans, configuration: configuration)
-            .splitReads() != nil
-    }
-}
-
-/// Where SQLite reports read usage from.
-public enum ReportSource: Sendable {
-    /// Fact blocks while no rule depends on names, else the rollups (the default).
-    case automatic
-    /// Fact blocks: every job's facts, packed (`FactSlot`).
-    case facts
-    /// Rollups by dimension combination, plus raw slivers where periods cut a UTC day.
-    case rollups
 }
 
 extension StoreMeta {

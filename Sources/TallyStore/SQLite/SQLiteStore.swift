@@ -13,42 +13,20 @@ public actor SQLiteStore: UsageStore {
     public nonisolated var preferredBatchSize: Int { 8192 }
     let queue: DatabaseQueue
     var dimensions = DimensionDictionary()
-    /// Rollup dimension combinations by id (see `RollupBlob`).
-    var combos = ComboTable()
-    /// The configuration summaries are built with (directory entries from the database merged in).
+    /// The configuration reports apply (directory entries from the database merged in).
     var configuration = TallyConfiguration.empty
     var plans = PlanCache(normaliser: Normaliser(.empty))
-    /// Writes by this process that can change summaries (record batches, rebuilds).
+    /// Writes by this process that can change summaries (record batches, configurations).
     var summaryWrites: Int64 = 0
-    /// The time span of the records as of the last look (decides whether a report is split).
-    var knownMeta = StoreMeta(values: [:])
     /// A read-only second connection for long reports (opened when first needed).
     var reader: DatabaseQueue?
     /// What `mapForReading` asked for, for the second connection too.
     var mappedBytes: Int64 = 0
-    /// Reports answered by two connections, and those started again because a write came between.
-    var splitReports = (answered: 0, restarted: 0)
-    /// Where reports come from: chosen by the configuration (the default), or forced to the
-    /// fact blocks or the rollups to compare (`TALLY_REPORT_SOURCE=facts|rollups`).
-    var reportSource: ReportSource = {
-        switch ProcessInfo.processInfo.environment["TALLY_REPORT_SOURCE"] {
-        case "rollups": .rollups
-        case "facts": .facts
-        default: .automatic
-        }
-    }()
-    func useReportSource(_ source: ReportSource) { reportSource = source }
     /// Fact-scan reports answered, and those started again because a write came between halves.
     var factReports = (answered: 0, restarted: 0)
     /// For tests: scan the halves of a split report one after the other and run this in between.
     var betweenHalves: (@Sendable () async throws -> Void)?
     func runBetweenHalves(_ body: (@Sendable () async throws -> Void)?) { betweenHalves = body }
-    /// Rebuilds of at least this many jobs read the job table on two threads (tests lower it).
-    var parallelRebuildAbove: Int64 = 50_000
-    func rebuildInParallel(above jobs: Int64) { parallelRebuildAbove = jobs }
-    /// For tests: make the next parallel rebuilds fail on purpose.
-    var rebuildFault: ParallelRebuild.Fault?
-    func injectRebuildFault(_ fault: ParallelRebuild.Fault?) { rebuildFault = fault }
     let logger: Logger
 
     public init(path: String, logger: Logger = Logger(label: "tally.store")) throws {
@@ -58,8 +36,8 @@ public actor SQLiteStore: UsageStore {
         configuration.prepareDatabase { db in
             // DatabaseQueue leaves the rollback journal on; WAL lets reports read during ingest.
             // Debian builds SQLite with secure_delete on, which zeroes every freed page through
-            // the WAL: clearing the summaries for a rebuild wrote their whole size again. FAST
-            // still zeroes deleted cells on pages being written anyway, at no extra I/O.
+            // the WAL: clearing a table wrote its whole size again. FAST still zeroes deleted
+            // cells on pages being written anyway, at no extra I/O.
             try db.execute(sql: """
                 PRAGMA secure_delete = FAST;
                 PRAGMA journal_mode = WAL;
@@ -68,31 +46,22 @@ public actor SQLiteStore: UsageStore {
                 PRAGMA wal_autocheckpoint = 8192;
                 PRAGMA temp_store = MEMORY;
                 """)
-            try RollupBlob.registerFunctions(db)
         }
         configuration.busyMode = .timeout(30)
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try Schema.migrator.migrate(queue)
             var loaded = DimensionDictionary()
-            var loadedCombos = ComboTable()
             try queue.write { db in
                 try loaded.load(db)
-                // Combinations load when first needed (ComboTable reads what it does not know):
-                // fact-scan reports never need them.
-                // A new database, or one whose summaries a migration dropped: build them with
-                // no configuration until one is applied (the recorded text, if any, is kept
-                // so the next command applies it again).
+                // A new database, or one a migration marked: no configuration until one is
+                // applied (the recorded text, if any, is kept so the next command applies it).
                 let applied = try Self.applied(db)
                 if applied == nil || applied?.fingerprint == Schema.rebuildMarker {
-                    var plans = PlanCache(normaliser: Normaliser(.empty))
-                    _ = try Self.rebuildRollups(db, dictionary: &loaded, combos: &loadedCombos, plans: &plans,
-                                                path: path)
                     try Self.record(.empty, text: applied?.text, path: applied?.path, db)
                 }
             }
             dimensions = loaded
-            combos = loadedCombos
         } catch {
             throw StoreError.cannotOpen(path: path, reason: "\(error)")
         }
@@ -119,19 +88,18 @@ public actor SQLiteStore: UsageStore {
     func refreshDimensions() async throws {
         let known = dimensions.maxStoredID
         let added = try await queue.read { db in
-            (try Row.fetchAll(db, sql: "SELECT id, kind, value FROM dim WHERE id > ?", arguments: [known])
-                .map { (id: $0[0] as Int64, kind: $0[1] as Int64, value: $0[2] as String) }, try StoreMeta(db))
+            try Row.fetchAll(db, sql: "SELECT id, kind, value FROM dim WHERE id > ?", arguments: [known])
+                .map { (id: $0[0] as Int64, kind: $0[1] as Int64, value: $0[2] as String) }
         }
-        for row in added.0 { dimensions.add(id: row.id, kind: row.kind, value: row.value) }
-        knownMeta = added.1
+        for row in added { dimensions.add(id: row.id, kind: row.kind, value: row.value) }
     }
 
     /// Reloads what a rolled-back transaction may have left stale in memory.
     func reloadDimensions() async throws {
-        (dimensions, combos) = try await queue.read { db in
+        dimensions = try await queue.read { db in
             var reloaded = DimensionDictionary()
             try reloaded.load(db)
-            return (reloaded, ComboTable())
+            return reloaded
         }
         plans = PlanCache(normaliser: Normaliser(configuration))
     }
@@ -166,20 +134,13 @@ public actor SQLiteStore: UsageStore {
     public func write(_ batch: CollectedBatch, in run: IngestRun) async throws -> BatchOutcome {
         try await refreshDimensions()
         let dictionary = dimensions
-        // Shared, not handed over: with writes and reports arriving together (`tally serve`), an
-        // emptied table made each of them reload every combination. The writer's first new
-        // combination copies the table instead.
-        let cache = plans
-        let knownCombos = combos
         do {
-            let (outcome, updated, updatedPlans, updatedCombos) = try await queue.write { db in
-                var writer = try RecordWriter(db: db, dimensions: dictionary, plans: cache, combos: knownCombos, run: run)
+            let (outcome, updated) = try await queue.write { db in
+                var writer = try RecordWriter(db: db, dimensions: dictionary, run: run)
                 let outcome = try writer.write(batch)
-                return (outcome, writer.dimensions, writer.plans, writer.combos)
+                return (outcome, writer.dimensions)
             }
             dimensions = updated
-            plans = updatedPlans
-            combos = updatedCombos
             summaryWrites += 1
             return outcome
         } catch {

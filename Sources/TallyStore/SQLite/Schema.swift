@@ -170,10 +170,18 @@ enum Schema {
             try db.execute(sql: FactBlockTable.create)
             try FactBlockTable.fill(db)
         }
+        migrator.registerMigration("v13: reports from fact blocks alone") { db in
+            // Summaries by combination of names grew past the number of jobs on real data
+            // (issue 17); every report now scans the fact blocks, which also keep each job's
+            // first host for host rules: filled again.
+            try db.execute(sql: "DROP TABLE rollup_day; DROP TABLE rollup_month; DROP TABLE combo")
+            try FactBlockTable.fill(db)
+        }
         return migrator
     }
 
-    /// Recorded in place of a configuration fingerprint when a migration emptied the summaries.
+    /// Recorded in place of a configuration fingerprint when a migration emptied the summaries
+    /// (v11); the store records the empty configuration in its place when it opens.
     static let rebuildMarker = "summaries to rebuild"
 
     /// Counts writes that change records or summaries, so that two read transactions can tell
@@ -278,6 +286,9 @@ enum DimensionColumn {
 
     /// The `dim.kind` code of a dimension.
     static func kind(_ dimension: ReportDimension) -> Int64 { Int64(index(dimension) + 1) }
+
+    /// The `dim.kind` code of hosts (a job's first node; not a report dimension).
+    static let hostKind: Int64 = 100
 }
 
 import TallyCore

@@ -143,6 +143,12 @@ struct DimensionDictionary: Sendable {
         return id
     }
 
+    /// The stored id of a job's first host (0 for none): fact slots keep it for host rules.
+    mutating func hostID(_ host: String, _ inserter: any DimensionInserter) throws -> Int64 {
+        guard !host.isEmpty else { return 0 }
+        return try storedID(kind: DimensionColumn.hostKind, value: host, inserter)
+    }
+
     /// Provisional (negative) ids handed out so far, with their kind and value.
     /// In the order they were handed out, so stored ids follow first appearance as on SQLite.
     var provisional: [(id: Int64, kind: Int64, value: String)] {

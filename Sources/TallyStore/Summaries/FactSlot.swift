@@ -6,7 +6,8 @@ import TallyCore
 /// follows the number of jobs, not the number of name combinations (issue 17).
 ///
 /// Layout (little-endian): t0, t1, start, end, submit, eligible, wall, cpu, memory MiB as Int64
-/// (`Int64.min` for nil), cores and GPUs as Int32, then the nine recorded ids as UInt32.
+/// (`Int64.min` for nil), cores and GPUs as Int32, the nine recorded ids as UInt32, then the
+/// dictionary id of the first host (0 when unknown; host rules match it).
 /// An empty slot (no job, or one that contributes nothing) has t0 = `Int64.min`.
 struct FactSlot: Equatable {
     var touched: Range<Int64>
@@ -16,6 +17,7 @@ struct FactSlot: Equatable {
     static let byteCount = 120
     static let none = Int64.min
     private static let idsOffset = 80
+    private static let hostOffset = 116
 
     @inline(__always)
     static func isEmpty(_ pointer: UnsafeRawPointer) -> Bool {
@@ -23,7 +25,7 @@ struct FactSlot: Equatable {
     }
 
     /// Writes the slot of a job at `pointer` (`byteCount` bytes).
-    static func encode(_ facts: UsageFacts, ids: DimensionIDs, into pointer: UnsafeMutableRawPointer) {
+    static func encode(_ facts: UsageFacts, ids: DimensionIDs, host: Int64, into pointer: UnsafeMutableRawPointer) {
         guard let span = facts.touchSpan else {
             clear(pointer)
             return
@@ -44,9 +46,7 @@ struct FactSlot: Equatable {
             pointer.storeBytes(of: UInt32(truncatingIfNeeded: ids[index]).littleEndian,
                                toByteOffset: idsOffset + 4 * index, as: UInt32.self)
         }
-        for offset in stride(from: idsOffset + 4 * DimensionIDs.recordedCount, to: byteCount, by: 4) {
-            pointer.storeBytes(of: UInt32(0), toByteOffset: offset, as: UInt32.self)
-        }
+        pointer.storeBytes(of: UInt32(truncatingIfNeeded: host).littleEndian, toByteOffset: hostOffset, as: UInt32.self)
     }
 
     static func clear(_ pointer: UnsafeMutableRawPointer) {
@@ -73,6 +73,12 @@ struct FactSlot: Equatable {
     @inline(__always)
     static func id(_ pointer: UnsafeRawPointer, _ index: Int) -> Int64 {
         Int64(UInt32(littleEndian: pointer.loadUnaligned(fromByteOffset: idsOffset + 4 * index, as: UInt32.self)))
+    }
+
+    /// The first host's dictionary id (0 when unknown).
+    @inline(__always)
+    static func host(_ pointer: UnsafeRawPointer) -> Int64 {
+        Int64(UInt32(littleEndian: pointer.loadUnaligned(fromByteOffset: hostOffset, as: UInt32.self)))
     }
 
     @inline(__always)

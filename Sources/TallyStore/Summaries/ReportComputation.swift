@@ -1,9 +1,9 @@
 import TallyCore
 
-/// Answers a report from monthly and daily rollups plus exact raw-record splits where periods cut
-/// a UTC day, whichever backend supplies the rows. Accumulates on integer ids and turns them into
-/// names once, at the end. A backend reads `rollupReads` and `sweeps`, feeds the rows in, then
-/// calls `finish`.
+/// Answers a report, whichever backend supplies the rows: PostgreSQL reads monthly and daily
+/// rollups (`rollupReads`) plus exact raw-record splits where periods cut a UTC day (`sweeps`);
+/// SQLite feeds every job's fact slot (`addFact`). Accumulates on integer ids and turns them
+/// into names once, at the end (`finish`).
 struct ReportComputation {
     let query: ReportQuery
     let configuration: TallyConfiguration
@@ -17,19 +17,11 @@ struct ReportComputation {
     private(set) var dimensions: DimensionDictionary
     private var plans: PlanCache
     private var cells: [RollupKey: UsageAmounts] = [:]
-    /// Rollup rows read by combination (SQLite): each combination's grouped key is worked out
-    /// once, and cells are keyed by period and group number, an integer hash instead of thirteen.
-    private var comboKeys: [DimensionIDs] = []
-    private var comboGroups: [Int32] = []
+    /// Group keys by number (fact scans and cells are keyed by period and group number: an
+    /// integer instead of thirteen).
     private var groupKeys: [DimensionIDs] = []
     private var groupNumbers: [DimensionIDs: Int32] = [:]
-    /// Rows come in period order: one period's sums are kept by group number in a dense array,
-    /// and moved to `comboCells` when the period changes (no hashing per row).
-    private var openPeriod = -1
-    private var openSums: [UsageAmounts] = []
-    private var openGroups: [Int32] = []
     private var comboCells: [ReportAccumulator.Cell] = []
-    private var lastUnit = (unit: Int64.min, isMonth: false, period: Int?.none)
     private var derivedFilters: [(index: Int, ids: Set<Int64>)] = []
     /// Fact scans (`addFact`): the filter on recorded names, the plan every job shares when no
     /// rule depends on names, and sums by period and group number.
@@ -104,27 +96,6 @@ struct ReportComputation {
         }
     }
 
-    /// Below this many days of rollups (a month counts 30) a report is not worth splitting.
-    static let splitWeight: Int64 = 60
-
-    /// The rollup reads cut in two halves of about equal size, for two connections to scan at
-    /// once (see `absorbRollups`); nil when they are too short to be worth a second transaction.
-    func splitReads() -> (front: [RollupRead], back: [RollupRead])? {
-        let reads = rollupReads
-        let weight = reads.reduce(Int64(0)) { $0 + ($1.end - $1.first) * ($1.isMonth ? 30 : 1) }
-        guard weight >= Self.splitWeight else { return nil }
-        var front: [RollupRead] = [], back: [RollupRead] = []
-        for read in reads {
-            let middle = read.first + (read.end - read.first) / 2
-            var first = read, second = read
-            first.end = middle
-            second.first = middle
-            if middle > read.first { front.append(first) }
-            back.append(second)
-        }
-        return (front, back)
-    }
-
     /// Adds a rollup row read through `rollupReads` (`ids` need only the grouped keys).
     @inline(__always)
     mutating func addRollup(unit: Int64, isMonth: Bool, ids: DimensionIDs, amounts: UsageAmounts) {
@@ -132,53 +103,6 @@ struct ReportComputation {
         var masked = DimensionIDs()
         for index in grouped { masked[index] = ids[index] }
         cells[RollupKey(period: Int64(period), ids: masked), default: UsageAmounts()] += amounts
-    }
-
-    /// Rollup rows will name their keys by combination id: `keys[id]` are its dimension ids.
-    mutating func useCombinations(_ keys: [DimensionIDs]) {
-        comboKeys = keys
-        comboGroups = Array(repeating: Self.unresolved, count: keys.count)
-    }
-
-    private static let unresolved: Int32 = -2, filteredOut: Int32 = -1
-
-    /// Adds a rollup row read by combination id (after `useCombinations`).
-    @inline(__always)
-    mutating func addRollup(unit: Int64, isMonth: Bool, combo: Int, amounts: UsageAmounts) {
-        if unit != lastUnit.unit || isMonth != lastUnit.isMonth {
-            lastUnit = (unit, isMonth, isMonth ? plan.period(ofMonth: unit) : plan.period(ofDay: unit))
-        }
-        guard let period = lastUnit.period, combo > 0, combo < comboGroups.count else { return }
-        var group = comboGroups[combo]
-        if group == Self.unresolved {
-            group = groupNumber(combo)
-            comboGroups[combo] = group
-        }
-        guard group >= 0 else { return }
-        if period != openPeriod { closePeriod(next: period) }
-        let slot = Int(group)
-        if slot >= openSums.count { openSums.append(contentsOf: repeatElement(UsageAmounts(), count: slot + 1 - openSums.count)) }
-        if openSums[slot].isZero { openGroups.append(group) }
-        openSums[slot] += amounts
-    }
-
-    private mutating func closePeriod(next: Int) {
-        for group in openGroups {
-            let slot = Int(group)
-            // A group summing to zero within the period appears again only if later rows change it.
-            comboCells.append(.init(period: openPeriod, group: slot, amounts: openSums[slot]))
-            openSums[slot] = UsageAmounts()
-        }
-        openGroups.removeAll(keepingCapacity: true)
-        openPeriod = next
-    }
-
-    private mutating func groupNumber(_ combo: Int) -> Int32 {
-        let ids = comboKeys[combo]
-        guard filter.matches(ids) else { return Self.filteredOut }
-        var masked = DimensionIDs()
-        for index in grouped { masked[index] = ids[index] }
-        return groupNumber(masked: masked)
     }
 
     private mutating func groupNumber(masked: DimensionIDs) -> Int32 {
@@ -189,13 +113,9 @@ struct ReportComputation {
         return number
     }
 
-    /// Ends the rollup scan (before handing the computation to `absorbRollups`).
-    mutating func closeRollups() { closePeriod(next: -1) }
-
-    /// Takes in the rollup sums of a computation that scanned other reads of the same data (the
-    /// other half of `splitReads`, closed). Group numbers differ between the two: mapped by key.
-    mutating func absorbRollups(_ other: ReportComputation) {
-        precondition(other.openGroups.isEmpty, "absorbRollups needs a closed computation")
+    /// Takes in the sums of a fact scan of other blocks of the same data (closed with
+    /// `closeFacts`). Group numbers differ between the two: mapped by key.
+    mutating func absorbFacts(_ other: ReportComputation) {
         var mapped = [Int32](repeating: -1, count: other.groupKeys.count)
         comboCells.reserveCapacity(comboCells.count + other.comboCells.count)
         for cell in other.comboCells {
@@ -312,7 +232,8 @@ struct ReportComputation {
             }
             return
         }
-        let resolved = try plans.resolve(recorded, host: "", dictionary: &dimensions, source: .provisional)
+        let host = plans.needsHosts ? dimensions.value(FactSlot.host(slot)) : ""
+        let resolved = try plans.resolve(recorded, host: host, dictionary: &dimensions, source: .provisional)
         let job = ChargedJob(facts: facts, plan: resolved.plan)
         var period = low
         while period < periods.count, periodStarts[period] < touched.upperBound {
@@ -336,7 +257,7 @@ struct ReportComputation {
         factSums[period][group] += amounts
     }
 
-    /// Ends a fact scan: its sums become cells (before `absorbRollups` or `finish`).
+    /// Ends a fact scan: its sums become cells (before `absorbFacts` or `finish`).
     mutating func closeFacts() {
         for (period, sums) in factSums.enumerated() {
             for (group, amounts) in sums.enumerated() where !amounts.isZero {
@@ -349,8 +270,7 @@ struct ReportComputation {
     /// The report, with the counts of sources and rejected lines it rests on (the computation
     /// is spent: its cells move into the report).
     mutating func finish(sources: Int64, rejectedLines: Int64) -> Report {
-        // Raw slivers join the rollup cells by group number before anything is dropped as zero.
-        closePeriod(next: -1)
+        // Raw slivers join the fact cells by group number before anything is dropped as zero.
         var merged = comboCells
         comboCells = []  // moved, not copied, when the raw cells are appended
         for (cell, amounts) in cells {
