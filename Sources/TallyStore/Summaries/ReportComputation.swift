@@ -180,7 +180,7 @@ struct ReportComputation {
                     if let known = pieceKeys[piece] {
                         ids = known
                     } else {
-                        ids = try plans.keys(resolved, piece: piece, facts: facts, state: recorded.state,
+                        ids = try plans.keys(resolved, piece: piece, facts: facts, recorded: recorded,
                                              buckets: buckets, dictionary: &dimensions, source: .provisional)
                         pieceKeys[piece] = ids
                     }
@@ -238,7 +238,7 @@ struct ReportComputation {
         var period = low
         while period < periods.count, periodStarts[period] < touched.upperBound {
             try job.forEachShare(in: periods[period].range) { piece, amounts in
-                let ids = try plans.keys(resolved, piece: piece, facts: facts, state: recorded.state, buckets: buckets,
+                let ids = try plans.keys(resolved, piece: piece, facts: facts, recorded: recorded, buckets: buckets,
                                          dictionary: &dimensions, source: .provisional)
                 for filter in derivedFilters where !filter.ids.contains(ids[filter.index]) { return }
                 var masked = DimensionIDs()

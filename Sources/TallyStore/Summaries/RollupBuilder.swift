@@ -7,6 +7,10 @@ struct PlanCache {
     private let usesHosts: Bool
     private var plans: [PlanKey: ResolvedPlan] = [:]
     private var resolutions = 0
+    /// Names that some alias or directory entry mentions, by id (see `resolve`).
+    private var mentioned: [Int64: Bool] = [:]
+    private let aliased: [AliasKind: Set<String>]
+    private let organised: Set<String>
     private var sizeIDs: [Int64?] = Array(repeating: nil, count: JobBuckets.sizeCount)
     private var wallIDs: [Int64?] = Array(repeating: nil, count: JobBuckets.wallCount)
 
@@ -19,13 +23,40 @@ struct PlanCache {
         /// Unique within this cache, also across its trims.
         var serial: Int
         var plan: RatePlan
-        /// Rollup keys of each piece; state, buckets and (for jobs without GPUs) class are per job.
+        /// Rollup keys of each piece; state, buckets and (for jobs without GPUs) class are per job,
+        /// and so are the user, group and account where `ownNames` says so.
         var pieceIDs: [DimensionIDs]
+        /// The names no rule mentions: each job keeps its own (the plan was resolved without them).
+        var ownNames: (user: Bool, group: Bool, account: Bool)
+
+        /// The keys of one piece for a job with these recorded ids (state not set).
+        @inline(__always)
+        func ids(piece: Int, recorded: DimensionIDs) -> DimensionIDs {
+            var ids = pieceIDs[piece]
+            if ownNames.user { ids.user = recorded.user }
+            if ownNames.group { ids.group = recorded.group }
+            if ownNames.account { ids.account = recorded.account }
+            return ids
+        }
     }
 
     init(normaliser: Normaliser) {
         self.normaliser = normaliser
         usesHosts = normaliser.configuration.usesHosts
+        let configuration = normaliser.configuration
+        aliased = Dictionary(grouping: configuration.aliases, by: \.kind).mapValues { Set($0.map(\.from)) }
+        organised = Set(configuration.users.compactMap { $0.value.organisation == nil ? nil : $0.key })
+    }
+
+    /// Whether a rule looks at this name: an alias from it, or (users) a directory organisation.
+    private mutating func isMentioned(_ id: Int64, _ kind: AliasKind, _ dictionary: DimensionDictionary) -> Bool {
+        if id == 0 || (aliased[kind] == nil && (kind != .user || organised.isEmpty)) { return false }
+        if let known = mentioned[id] { return known }
+        let name = dictionary.value(id)
+        let result = aliased[kind]?.contains(name) == true || (kind == .user && organised.contains(name))
+        // Provisional (negative) ids are renumbered when stored: only stored ids are remembered.
+        if id > 0 { mentioned[id] = result }
+        return result
     }
 
     var needsHosts: Bool { usesHosts }
@@ -34,12 +65,21 @@ struct PlanCache {
                           source: DerivedIDSource) throws -> ResolvedPlan {
         var key = PlanKey(ids: recorded, host: usesHosts ? host : "")
         key.ids.state = 0
+        // Rules match on cluster, partition, QOS, host and GPU model; names matter only where an
+        // alias or directory entry mentions them. Other names are left out of the key, so jobs of
+        // every user and account share a few plans (there can be more name combinations than jobs).
+        let own = (user: !isMentioned(recorded.user, .user, dictionary),
+                   group: !isMentioned(recorded.group, .group, dictionary),
+                   account: !isMentioned(recorded.account, .account, dictionary))
+        if own.user { key.ids.user = 0 }
+        if own.group { key.ids.group = 0 }
+        if own.account { key.ids.account = 0 }
         if let known = plans[key] { return known }
         let subject = RuleSubject(
             cluster: dictionary.value(recorded.cluster), partition: dictionary.value(recorded.partition),
             qos: dictionary.value(recorded.qos), host: key.host, gpuModel: dictionary.value(recorded.gpuModel),
-            user: dictionary.value(recorded.user), group: dictionary.value(recorded.group),
-            account: dictionary.value(recorded.account))
+            user: dictionary.value(key.ids.user), group: dictionary.value(key.ids.group),
+            account: dictionary.value(key.ids.account))
         let plan = normaliser.plan(for: subject)
         var pieceIDs: [DimensionIDs] = []
         for piece in plan.pieces {
@@ -52,7 +92,7 @@ struct PlanCache {
             pieceIDs.append(ids)
         }
         resolutions += 1
-        let resolved = ResolvedPlan(serial: resolutions, plan: plan, pieceIDs: pieceIDs)
+        let resolved = ResolvedPlan(serial: resolutions, plan: plan, pieceIDs: pieceIDs, ownNames: own)
         // Bounded: a host-matched configuration can make many combinations.
         if plans.count >= 100_000 { plans.removeAll(keepingCapacity: true) }
         plans[key] = resolved
@@ -61,10 +101,10 @@ struct PlanCache {
 
     /// The report keys of one piece for one job; size and wall buckets only when `buckets`
     /// (rollups do not keep them).
-    mutating func keys(_ resolved: ResolvedPlan, piece: Int, facts: UsageFacts, state: Int64, buckets: Bool,
+    mutating func keys(_ resolved: ResolvedPlan, piece: Int, facts: UsageFacts, recorded: DimensionIDs, buckets: Bool,
                        dictionary: inout DimensionDictionary, source: DerivedIDSource) throws -> DimensionIDs {
-        var ids = resolved.pieceIDs[piece]
-        ids.state = state
+        var ids = resolved.ids(piece: piece, recorded: recorded)
+        ids.state = recorded.state
         if facts.gpus == 0 { ids.gpuClass = 0 }
         guard buckets else { return ids }
         try addBuckets(&ids, facts: facts, dictionary: &dictionary, source: source)
@@ -115,6 +155,8 @@ struct RollupBuilder {
         var piece: Int
         var state: Int64
         var noGPUs: Bool
+        /// The job's own names, where the plan leaves them to the job (else 0).
+        var user: Int64, group: Int64, account: Int64
     }
 
     /// A pending row: a day or month, an index into `keys`, and the sums.
@@ -139,7 +181,7 @@ struct RollupBuilder {
             let start = UTCDay.start(day)
             job.forEachShare(in: start..<(start + UTCDay.seconds)) { piece, share in
                 if piece != lastPiece {
-                    key = rollupKey(resolved, piece: piece, state: recorded.state, noGPUs: facts.gpus == 0)
+                    key = rollupKey(resolved, piece: piece, recorded: recorded, noGPUs: facts.gpus == 0)
                     lastPiece = piece
                 }
                 // Months are summed from days when days are drained: day shares of a month add
@@ -154,11 +196,15 @@ struct RollupBuilder {
     }
 
     /// The interned rollup key of one piece of a job in `state`.
-    private mutating func rollupKey(_ resolved: PlanCache.ResolvedPlan, piece: Int, state: Int64, noGPUs: Bool) -> Int32 {
-        let variant = Variant(plan: resolved.serial, piece: piece, state: state, noGPUs: noGPUs)
+    private mutating func rollupKey(_ resolved: PlanCache.ResolvedPlan, piece: Int, recorded: DimensionIDs,
+                                    noGPUs: Bool) -> Int32 {
+        let own = resolved.ownNames
+        let variant = Variant(plan: resolved.serial, piece: piece, state: recorded.state, noGPUs: noGPUs,
+                              user: own.user ? recorded.user : 0, group: own.group ? recorded.group : 0,
+                              account: own.account ? recorded.account : 0)
         if let known = variants[variant] { return known }
-        var ids = resolved.pieceIDs[piece]
-        ids.state = state
+        var ids = resolved.ids(piece: piece, recorded: recorded)
+        ids.state = recorded.state
         if noGPUs { ids.gpuClass = 0 }
         let index: Int32
         if let existing = indexOfKey[ids] {
