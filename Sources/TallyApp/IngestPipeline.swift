@@ -19,6 +19,8 @@ public struct IngestPipeline: Sendable {
         public var path: String
         public var totals: IngestTotals
         public var rejections: [Rejection]
+        /// The first flagged records (kept, with a repair or a doubt), for the summary.
+        public var flags: [Rejection] = []
         public var skipped: [SkipReason: Int]
         public var failure: String?
         /// Where the read ended and the collector's header state: what a checkpoint keeps.
@@ -82,6 +84,7 @@ public struct IngestPipeline: Sendable {
                 for rejection in batch.rejections.prefix(rejectionSampleLimit - result.rejections.count) {
                     result.rejections.append(rejection)
                 }
+                result.flags += batch.flags.prefix(rejectionSampleLimit - result.flags.count)
                 progress?(Progress(path: path, totals: result.totals, elapsed: Date().timeIntervalSince(started)))
             }
         } catch let stop as StrictStop {

@@ -12,9 +12,16 @@ public enum IngestSummary {
             out += "; skipped: " + skipped.map { "\($0.value) \($0.key.rawValue.replacingOccurrences(of: "_", with: " "))" }
                 .joined(separator: ", ")
         }
+        if totals.flagged > 0 { out += "; \(totals.flagged) kept with a flag" }
         if let note = result.note { out += " (\(note))" }
         for rejection in result.rejections {
             out += "\n  rejected \(rejection)"
+        }
+        for flag in result.flags {
+            out += "\n  flagged \(flag)"
+        }
+        if totals.flagged > result.flags.count {
+            out += "\n  … and \(totals.flagged - result.flags.count) more flagged (tally status lists them)"
         }
         if totals.rejected > result.rejections.count {
             out += "\n  … and \(totals.rejected - result.rejections.count) more (tally status lists them)"

@@ -18,6 +18,9 @@ public enum StatusText {
             out += "no usage recorded yet\n"
         }
         out += "rejected lines: \(status.rejectedLines)\n"
+        if status.flaggedLines > 0 {
+            out += "records kept with a flag (repaired or doubtful, still charged): \(status.flaggedLines)\n"
+        }
         if !status.sources.isEmpty {
             var table = Table(columns: ["format", "source", "runs", "lines", "records", "new", "updated", "unchanged",
                                         "rejected", "skipped", "last_read"],
@@ -37,6 +40,12 @@ public enum StatusText {
             out += "\nmost recent rejected lines:\n"
             for rejection in status.recentRejections {
                 out += "  \(rejection)\n"
+            }
+        }
+        if !status.recentFlags.isEmpty {
+            out += "\nmost recent flagged records:\n"
+            for flag in status.recentFlags {
+                out += "  \(flag)\n"
             }
         }
         return out

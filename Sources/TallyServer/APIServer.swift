@@ -258,12 +258,13 @@ struct StatusBody: Encodable {
     var records: Int64
     var sources: Int
     var rejectedLines: Int64
+    var flaggedRecords: Int64
     var firstUsage: Int64?
     var lastUsage: Int64?
     var recordsByState: [String: Int64]
 
     enum CodingKeys: String, CodingKey {
-        case records, sources, rejectedLines = "rejected_lines", firstUsage = "first_usage", lastUsage = "last_usage"
+        case records, sources, rejectedLines = "rejected_lines", flaggedRecords = "flagged_records", firstUsage = "first_usage", lastUsage = "last_usage"
         case recordsByState = "records_by_state"
     }
 
@@ -271,6 +272,7 @@ struct StatusBody: Encodable {
         records = status.records
         sources = status.sources.count
         rejectedLines = status.rejectedLines
+        flaggedRecords = status.flaggedLines
         firstUsage = status.coverage?.lowerBound
         lastUsage = status.coverage?.upperBound
         recordsByState = Dictionary(uniqueKeysWithValues: status.recordsByState.map { ($0.state, $0.count) })

@@ -76,25 +76,30 @@ func collectPBS(path: String, options: PBSCollector.Options = .init(timeZone: Ti
         #expect(torque.gpus == 4)
         #expect(result.skipped[.arrayParent] == 1)
         #expect(result.skipped[.event] == 2)  // Q and D
-        #expect(result.rejections.map(\.position.line) == [10, 11, 12])
-        #expect(result.rejections[0].field == "end")
-        #expect(result.rejections[1].reason.contains("unterminated quote"))
+        #expect(result.rejections.map(\.position.line) == [11, 12])
+        #expect(result.rejections[0].reason.contains("unterminated quote"))
+        // Job 14 ends before it starts and has no walltime: kept, flagged, no usage charged.
+        let skewed = try #require(result.record("14"))
+        #expect(skewed.wallSeconds == 0 && skewed.end == skewed.start)
+        #expect(result.flags.map(\.position.line) == [10])
+        #expect(result.flags.first?.field == "end")
     }
 
-    /// Hand-checked figures for the real Torque/PBS fixtures (cores from exec_host/
-    /// total_execution_slots/resources_used.ncpus, wall = end − start).
+    /// Hand-checked figures for the real Torque/PBS fixtures: cores from exec_host /
+    /// total_execution_slots / resources_used.ncpus; wall from resources_used.walltime (§8, as
+    /// APEL charges it), `end − start` only where no walltime is written.
     @Test func xdmodFixtureByHand() async throws {
         let result = try await collectPBS(path: Fixtures.path("pbs/xdmod-shredder-torque-accounting-logs.log"),
                                           options: .init(cluster: "ccr", timeZone: TimeZone(identifier: "UTC")!))
         let expected: [(id: String, cores: Int, wall: Int64)] = [
-            ("6", 32, 1_261_427_220 - 1_261_425_023),        // 32 exec_host slots on 4 nodes
-            ("6464684", 4, 1_415_599_191 - 1_415_589_841),
-            ("2994", 65, 1_453_766_437 - 1_453_766_281),     // resources_used.ncpus=65
-            ("2995", 12, 1_453_766_437 - 1_453_766_281),     // exec_host c1/0-3+c2/0-7
-            ("7904", 28, 1_485_459_831 - 1_485_451_424),     // nodes=1:ppn=28:gpus=1
-            ("10711", 28, 1_588_146_353 - 1_588_046_353),    // exec_host node0703/0-27
-            ("10712", 28, 1_588_146_363 - 1_588_046_363),
-            ("3073070", 48, 1_607_328_038 - 1_607_291_966),  // resources_used.ncpus=48
+            ("6", 32, 36 * 60 + 37),                         // 32 exec_host slots on 4 nodes; walltime 00:36:37
+            ("6464684", 4, 2 * 3600 + 35 * 60 + 49),         // walltime 02:35:49 (end − start 9350)
+            ("2994", 65, 0),                                 // resources_used.ncpus=65, walltime 00:00:00
+            ("2995", 12, 0),                                 // exec_host c1/0-3+c2/0-7, walltime 00:00:00
+            ("7904", 28, 1_485_459_831 - 1_485_451_424),     // nodes=1:ppn=28:gpus=1; no walltime
+            ("10711", 28, 2 * 3600 + 20 * 60 + 7),           // walltime 02:20:07 (end − start 100,000)
+            ("10712", 28, 1_588_146_363 - 1_588_046_363),    // no walltime
+            ("3073070", 48, 10 * 3600 + 60 + 6),             // resources_used.ncpus=48, walltime 10:01:06
         ]
         // "6.edge.ccr.buffalo.edu" and "6" are the same job and run: one record.
         #expect(Set(result.records.map(\.naturalKey)).count == expected.count)
@@ -104,23 +109,39 @@ func collectPBS(path: String, options: PBSCollector.Options = .init(timeZone: Ti
             #expect(record.cores == job.cores, "\(job.id)")
             #expect(record.wallSeconds == job.wall, "\(job.id)")
         }
-        // 32×2197 + 4×9350 + 65×156 + 12×156 + 28×8407 + 28×100000 + 28×100000 + 48×36072, by hand.
+        // 32×2197 + 4×9349 + 0 + 0 + 28×8407 + 28×8407 + 28×100000 + 48×36066 = 1,419.35 core hours.
         var latest: [String: UsageRecord] = [:]
         for record in result.records { latest[record.naturalKey] = record }
         let coreSeconds = latest.values.reduce(Int64(0)) { $0 + Int64($1.cores) * $1.wallSeconds }
-        #expect(coreSeconds == 7_686_568)
+        #expect(coreSeconds == 5_109_660)
+        // The records whose walltime and end − start disagree are flagged: 2994, 2995, 10711.
+        #expect(Set(result.flags.map { $0.excerpt.split(separator: ";")[2] }) == ["2994.pbs", "2995.pbs", "10711"])
+        #expect(result.flags.allSatisfy { $0.field == "resources_used.walltime" })
         #expect(result.record("7904")?.gpus == 1)
+        #expect(result.record("10711")?.gpus == 4)  // `gpu=4` in Resource_List.nodect, as XDMoD reads it
         #expect(result.record("3073070")?.gpus == 4)
     }
 
     @Test func apelTorqueFixtureVersionsAndBrokenLines() async throws {
         let result = try await collectPBS(path: Fixtures.path("pbs/apel-test-torque-accounting.log"),
                                           options: .init(cluster: "grid", timeZone: TimeZone(identifier: "UTC")!))
-        // Line 8 lost the space between etime and start; line 9 ends before it starts.
-        #expect(result.rejections.map(\.position.line) == [8, 9])
+        // Line 8 lost the space between etime and start; line 9 ends before it starts. Both are
+        // salvaged as the rules allow, flagged, and charged.
+        #expect(result.rejections.isEmpty)
+        #expect(result.flags.filter { $0.field == "etime" }.map(\.position.line) == [8])
+        #expect(result.flags.filter { $0.field == "end" }.map(\.position.line) == [9])
+        // Lines 1, 4 and 8 charge a walltime far from end − start: flagged, walltime charged.
+        #expect(result.flags.filter { $0.field == "resources_used.walltime" }.map(\.position.line) == [1, 4, 8])
         #expect(result.skipped[.event] == 1)  // the A record
-        #expect(result.records.count == 8)
-        #expect(Set(result.records.map(\.naturalKey)).count == 6)
+        #expect(result.records.count == 10)
+        #expect(Set(result.records.map(\.naturalKey)).count == 7)  // line 8 repeats line 1
+        let glued = try #require(result.record("21048463"))
+        #expect(glued.eligible == 1_317_509_574 && glued.start == 1_317_509_945)
+        #expect(glued.wallSeconds == 19 * 3600 + 23 * 60 + 4)
+        let skewed = try #require(result.records.first { $0.start == 1_448_926_792 })
+        #expect(skewed.wallSeconds == 3 * 3600 + 32 * 60 + 47)
+        #expect(skewed.end == 1_448_926_792 + skewed.wallSeconds)
+        #expect(result.flags.last?.reason.contains("before start") == true)
         // cput given as plain seconds in the 2016 record.
         #expect(result.record("37803854")?.cpuSeconds != nil)
         #expect(result.record("21430205")?.cores == 4)  // exec_host b391/0-3, after a grep prefix

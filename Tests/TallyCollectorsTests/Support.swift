@@ -6,6 +6,7 @@ import TallyCore
 struct Collected {
     var records: [UsageRecord] = []
     var rejections: [Rejection] = []
+    var flags: [Rejection] = []
     var skipped: [SkipReason: Int] = [:]
     var linesRead = 0
 
@@ -19,6 +20,7 @@ func collect<C: LineCollector>(path: String, _ collector: C, batchSize: Int = 3)
     try await CollectorDriver.run(path: path, collector: &collector, batchSize: batchSize) { batch in
         result.records += batch.records
         result.rejections += batch.rejections
+        result.flags += batch.flags
         result.linesRead += batch.linesRead
         for (key, value) in batch.skipped { result.skipped[key, default: 0] += value }
     }

@@ -128,6 +128,27 @@ import TallyCollectors
         #expect(report.basis.records == 2)
     }
 
+    /// APEL's Torque test log: a lost space and an end before start are salvaged, flagged and
+    /// charged; the flags are stored and shown by `tally status`, beside (not among) the rejects.
+    @Test(arguments: Backend.all) func flaggedRecordsAreStoredAndShown(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        let path = Fixtures.path("pbs/apel-test-torque-accounting.log")
+        let pipeline = IngestPipeline(store: temporary.store)
+        let result = try await pipeline.ingest(path: path, collector: PBSCollector(
+            file: path, options: .init(cluster: "grid", timeZone: TimeZone(identifier: "UTC")!)))
+        #expect(result.totals.rejected == 0)
+        #expect(result.totals.flagged == 5)
+        #expect(IngestSummary.text(result).contains("5 kept with a flag"))
+        let status = try await temporary.store.status()
+        #expect(status.records == 7)
+        #expect(status.rejectedLines == 0)
+        #expect(status.flaggedLines == 5)
+        #expect(status.recentFlags.map(\.position.line) == [1, 4, 8, 8, 9])
+        let text = StatusText.render(status, path: temporary.path, calendar: PeriodCalendar(timeZone: TimeZone(identifier: "UTC")!))
+        #expect(text.contains("records kept with a flag (repaired or doubtful, still charged): 5"))
+        #expect(text.contains("no space between etime and start"))
+    }
+
     @Test(arguments: Backend.all) func filtersAndRoundTrip(backend: Backend) async throws {
         let temporary = try await TemporaryStore(backend)
         let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")

@@ -12,8 +12,15 @@ import TallyCore
 ///   Array parents (`123[]`) are skipped: their subjobs carry the usage.
 /// * Cores: `resources_used.ncpus`, `total_execution_slots`, Σ `ncpus` of `exec_vnode`, the
 ///   CPUs of `exec_host`, `Resource_List.ncpus`, then `nodes=N:ppn=P`. GPUs: Σ `ngpus` of
-///   `exec_vnode`, `Resource_List.ngpus`, then `gpus=` in `Resource_List.nodes` (per node).
+///   `exec_vnode`, `Resource_List.ngpus`, then `gpus=` (or `gpu=`) in `Resource_List.nodes`
+///   or a node spec written into `Resource_List.nodect` (per node).
 /// * `Exit_status` ≥ 256 is a kill by signal `Exit_status − 256`; −29 walltime, −27 memory.
+/// * Wall time is `resources_used.walltime` (§8, as APEL charges it), else `end − start`; a
+///   record whose two differ by more than a minute and 1 % is kept and flagged.
+/// * Salvaged, flagged and still charged: a numeric value glued to the next known key
+///   (`etime=1317509574start=1317509945`, APEL's test log), and an `end` before `start`
+///   (clock skew or Torque's saved resources): the run then ends at `start + walltime`, or at
+///   `start` with no usage when no walltime is known (§9).
 public struct PBSCollector: LineCollector {
     public struct Options: Sendable {
         public var site: String
@@ -73,7 +80,13 @@ public struct PBSCollector: LineCollector {
         }
         do {
             let stamp = String(decoding: parts[0], as: UTF8.self)
-            batch.records.append(try record(type: type, id: id, attributes, stamp: stamp, number: number))
+            var repairs = attributes.repairs
+            batch.records.append(try record(type: type, id: id, attributes, stamp: stamp, line: number,
+                                            repairs: &repairs))
+            for repair in repairs {
+                batch.flags.append(Rejection(position: SourcePosition(file: file, line: number), field: repair.field,
+                                             reason: repair.reason, excerpt: line.excerpt()))
+            }
         } catch {
             reject(number, error.field, error.reason, line, &batch)
         }
@@ -82,7 +95,7 @@ public struct PBSCollector: LineCollector {
     public mutating func finish(into batch: inout CollectedBatch) throws(UnusableInput) {}
 
     private mutating func record(type: Character, id: String, _ attributes: PBSAttributes, stamp: String,
-                                 number: Int) throws(FieldError) -> UsageRecord {
+                                 line: Int, repairs: inout [FieldError]) throws(FieldError) -> UsageRecord {
         func epoch(_ key: String) throws(FieldError) -> Int64? {
             guard let text = attributes[key], !text.isEmpty else { return nil }
             guard let value = Int64(text), value >= 0 else { throw FieldError(field: key, reason: "not an epoch time: '\(text)'") }
@@ -119,11 +132,21 @@ public struct PBSCollector: LineCollector {
         if type != "S", end == nil, start != nil, let local = PBSValues.localStamp(stamp) {
             end = converter.utc(fromLocal: local)
         }
-        var wall: Int64 = 0
         let usedWall = try duration("resources_used.walltime")
-        if let start, let end { wall = max(0, end - start) } else if let usedWall { wall = usedWall }
-        if let start, let end, end < start {
-            throw FieldError(field: "end", reason: "end (\(end)) is before start (\(start))")
+        if let start, let recorded = end, recorded < start {
+            end = start + (usedWall ?? 0)
+            repairs.append(FieldError(field: "end", reason: "end (\(recorded)) is before start (\(start)): "
+                + (usedWall.map { "run taken as start + resources_used.walltime (\($0) s)" } ?? "no usage charged")))
+        }
+        var wall: Int64 = 0
+        if let usedWall {
+            wall = usedWall
+            if let start, let end, Self.disagree(usedWall, end - start) {
+                repairs.append(FieldError(field: "resources_used.walltime", reason: "walltime \(usedWall) s charged; "
+                    + "end − start is \(end - start) s"))
+            }
+        } else if let start, let end {
+            wall = end - start
         }
 
         let vnodes = PBSValues.vnodeTotals(attributes["exec_vnode"])
@@ -134,7 +157,8 @@ public struct PBSCollector: LineCollector {
         let listedCPUs = requested("Resource_List.ncpus")
         let cores = usedCPUs ?? slots ?? vnodes.cpus ?? hosts.cpus ?? listedCPUs ?? nodeSpec.cpus ?? 0
         let listedGPUs = requested("Resource_List.ngpus")
-        let gpus = vnodes.gpus ?? listedGPUs ?? nodeSpec.gpus ?? 0
+        // Some Torque sites write the node spec into `Resource_List.nodect` (`1:ppn=24:gpu=4`).
+        let gpus = vnodes.gpus ?? listedGPUs ?? nodeSpec.gpus ?? PBSValues.nodeSpec(attributes["Resource_List.nodect"]).gpus ?? 0
         let uniqueNodes = try count("unique_node_count")
         let listedNodes = requested("Resource_List.nodect")
         let nodes = uniqueNodes ?? (hosts.names.isEmpty ? nil : Int64(hosts.names.count)) ?? listedNodes ?? 0
@@ -179,10 +203,17 @@ public struct PBSCollector: LineCollector {
                 memoryRequested: listedMemory, memoryUsedPeak: usedMemory,
                 cpuSeconds: cpuTime, energyJoules: nil, billing: nil,
                 state: state, rawState: status.map { "\(type) Exit_status=\($0)" } ?? String(type),
-                exitCode: code, exitSignal: signal, origin: SourcePosition(file: file, line: number))
+                exitCode: code, exitSignal: signal, origin: SourcePosition(file: file, line: line))
         } catch {
             throw FieldError(field: nil, reason: error.description)
         }
+    }
+
+    /// Wall-clock sources agree when within a minute or 1 % of each other (MOM and server
+    /// clocks, rounding to seconds).
+    static func disagree(_ used: Int64, _ span: Int64) -> Bool {
+        let difference = abs(used - span)
+        return difference > 60 && difference * 100 > max(used, span)
     }
 
     private func reject(_ number: Int, _ field: String?, _ reason: String, _ line: Bytes, _ batch: inout CollectedBatch) {
@@ -204,8 +235,26 @@ struct PBSAttributes {
         grouping: keys.enumerated().map { (bytes: Array($1.utf8), index: $0) }, by: { $0.bytes.count })
 
     private var values = [String?](repeating: nil, count: keys.count)
+    /// What was salvaged while reading (a value glued to the next key).
+    private(set) var repairs: [FieldError] = []
 
     subscript(name: String) -> String? { Self.indexByName[name].flatMap { values[$0] } }
+
+    /// A known key glued to the end of a numeric value (digits and colons only, so `select`
+    /// and `exec_vnode` values, which hold `=` of their own, are never split).
+    private static func gluedKey(_ bytes: [UInt8], in range: Range<Int>) -> (at: Int, key: Int)? {
+        var digitsEnd = range.lowerBound
+        while digitsEnd < range.upperBound, bytes[digitsEnd] >= 48 && bytes[digitsEnd] <= 57 || bytes[digitsEnd] == 58 {
+            digitsEnd += 1
+        }
+        guard digitsEnd > range.lowerBound, digitsEnd < range.upperBound,
+              let equals = bytes[digitsEnd..<range.upperBound].firstIndex(of: UInt8(ascii: "=")),
+              let candidates = byLength[equals - digitsEnd] else { return nil }
+        for candidate in candidates where bytes[digitsEnd..<equals].elementsEqual(candidate.bytes) {
+            return (digitsEnd, candidate.index)
+        }
+        return nil
+    }
 
     /// Key up to the first `=`; a value starting with a quote runs to the matching quote,
     /// otherwise to the next space.
@@ -238,6 +287,14 @@ struct PBSAttributes {
                 let valueStart = index
                 while index < bytes.count, bytes[index] != UInt8(ascii: " ") { index += 1 }
                 valueRange = valueStart..<index
+                if let glued = Self.gluedKey(bytes, in: valueRange) {
+                    // `etime=1317509574start=1317509945`: a lost space; read the next key from there.
+                    let key = String(decoding: bytes[keyStart..<keyEnd], as: UTF8.self)
+                    repairs.append(FieldError(field: key, reason: "no space between \(key) and "
+                        + "\(Self.keys[glued.key]): read as two keys"))
+                    valueRange = valueRange.lowerBound..<glued.at
+                    index = glued.at
+                }
             }
             guard let candidates = Self.byLength[keyEnd - keyStart] else { continue }
             for candidate in candidates where bytes[keyStart..<keyEnd].elementsEqual(candidate.bytes) {

@@ -93,7 +93,8 @@ enum PBSValues {
                 let pair = field.split(separator: "=", maxSplits: 1)
                 guard pair.count == 2, let value = Int64(pair[1]) else { continue }
                 if pair[0] == "ppn" { ppn = value; sawPPN = true }
-                if pair[0] == "gpus" { gpus += count * value; sawGPU = true }
+                // `gpus=` in Resource_List.nodes; some Torque sites write `gpu=` (XDMoD's fixture).
+                if pair[0] == "gpus" || pair[0] == "gpu" { gpus += count * value; sawGPU = true }
             }
             cpus += count * ppn
         }

@@ -35,11 +35,15 @@ public enum SkipReason: String, Sendable, Hashable, CaseIterable, Codable {
 public struct CollectedBatch: Sendable {
     public var records: [UsageRecord] = []
     public var rejections: [Rejection] = []
+    /// Records kept after a repair the format's rules allow (a missing space between two keys, a
+    /// clock-skewed end), or whose figures disagree in a way an operator should see. Each record
+    /// is still charged; the flag says what was done and where.
+    public var flags: [Rejection] = []
     public var skipped: [SkipReason: Int] = [:]
     public var linesRead = 0
 
     public init() {}
 
-    public var isEmpty: Bool { records.isEmpty && rejections.isEmpty && skipped.isEmpty && linesRead == 0 }
+    public var isEmpty: Bool { records.isEmpty && rejections.isEmpty && flags.isEmpty && skipped.isEmpty && linesRead == 0 }
 }
 

@@ -144,6 +144,8 @@ public struct IngestTotals: Sendable, Hashable, Codable {
     public var updated = 0
     public var unchanged = 0
     public var rejected = 0
+    /// Records kept with a flag (`CollectedBatch.flags`): counted in `records` too.
+    public var flagged = 0
     public var skipped = 0
 
     public init() {}
@@ -155,13 +157,14 @@ public struct IngestTotals: Sendable, Hashable, Codable {
         updated += outcome.updated
         unchanged += outcome.unchanged
         rejected += batch.rejections.count
+        flagged += batch.flags.count
         skipped += batch.skipped.values.reduce(0, +)
     }
 
     public static func += (lhs: inout IngestTotals, rhs: IngestTotals) {
         lhs.linesRead += rhs.linesRead; lhs.records += rhs.records; lhs.inserted += rhs.inserted
         lhs.updated += rhs.updated; lhs.unchanged += rhs.unchanged; lhs.rejected += rhs.rejected
-        lhs.skipped += rhs.skipped
+        lhs.flagged += rhs.flagged; lhs.skipped += rhs.skipped
     }
 }
 
@@ -199,10 +202,14 @@ public struct StoreStatus: Sendable, Hashable {
     public var coverage: Range<Int64>?
     public var rejectedLines: Int64
     public var recentRejections: [Rejection]
+    /// Records kept with a flag (repaired or doubtful), and the latest of them.
+    public var flaggedLines: Int64 = 0
+    public var recentFlags: [Rejection] = []
 
     public static func == (lhs: StoreStatus, rhs: StoreStatus) -> Bool {
         lhs.records == rhs.records && lhs.sources == rhs.sources && lhs.coverage == rhs.coverage
             && lhs.rejectedLines == rhs.rejectedLines && lhs.recentRejections == rhs.recentRejections
+            && lhs.flaggedLines == rhs.flaggedLines && lhs.recentFlags == rhs.recentFlags
             && lhs.recordsByState.map(\.state) == rhs.recordsByState.map(\.state)
             && lhs.recordsByState.map(\.count) == rhs.recordsByState.map(\.count)
     }

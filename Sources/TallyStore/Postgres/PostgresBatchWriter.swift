@@ -107,7 +107,8 @@ struct PostgresBatchWriter {
             try await connection.query("DELETE FROM job WHERE natural_key = ANY(\(replaced))", logger: logger)
         }
         try await copyJobs(order.map { pending[$0]! }, of: batch.records, mapping: mapping)
-        try await copyRejections(batch.rejections)
+        try await copyLines(batch.rejections, into: "rejected_line")
+        try await copyLines(batch.flags, into: "flagged_line")
         let (days, months) = rollups.drainAll()
         try await PostgresRollups.upsert(days, table: "rollup_day", period: "day", mapping: mapping,
                                          connection: connection, logger: logger)
@@ -176,10 +177,10 @@ struct PostgresBatchWriter {
         }
     }
 
-    private func copyRejections(_ rejections: [Rejection]) async throws {
+    private func copyLines(_ rejections: [Rejection], into table: String) async throws {
         guard !rejections.isEmpty else { return }
         let runID = run.id, sourceID = run.sourceID
-        try await connection.copyFrom(table: "rejected_line",
+        try await connection.copyFrom(table: table,
                                       columns: ["run_id", "source_id", "line", "field", "reason", "excerpt"],
                                       logger: logger) { writer in
             var copy = CopyText()

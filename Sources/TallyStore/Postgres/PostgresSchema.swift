@@ -108,6 +108,8 @@ enum PostgresSchema {
         (4, "APEL summaries", Schema.apelSummaryTable.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
         (5, "allocations", AllocationColumns.tables.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
         (6, "records per state", StateCounts.table.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
+        (7, "flagged lines", Schema.flaggedLineTable.replacingOccurrences(of: "INTEGER PRIMARY KEY", with: "BIGSERIAL PRIMARY KEY")
+            .replacingOccurrences(of: "INTEGER", with: "BIGINT")),
     ]
 
     /// Room left in each page lets summary updates stay on their page (HOT updates), without a new

@@ -150,8 +150,17 @@ extension PostgresStore {
             recent.append(Rejection(position: SourcePosition(file: path, line: Int(line)), field: field, reason: reason,
                                     excerpt: excerpt))
         }
-        return StoreStatus(records: records, recordsByState: byState, sources: sources, coverage: coverage,
-                           rejectedLines: rejected, recentRejections: recent.reversed())
+        var status = StoreStatus(records: records, recordsByState: byState, sources: sources, coverage: coverage,
+                                 rejectedLines: rejected, recentRejections: recent.reversed())
+        status.flaggedLines = try await count("SELECT COUNT(*) FROM flagged_line")
+        for try await (path, line, field, reason, excerpt) in try await client.query("""
+            SELECT s.path, r.line, r.field, r.reason, r.excerpt FROM flagged_line r
+            JOIN source s ON s.id = r.source_id ORDER BY r.id DESC LIMIT 10
+            """, logger: logger).decode((String, Int64, String?, String, String).self) {
+            status.recentFlags.insert(Rejection(position: SourcePosition(file: path, line: Int(line)), field: field,
+                                                reason: reason, excerpt: excerpt), at: 0)
+        }
+        return status
     }
 
     // MARK: Coverage

@@ -43,6 +43,11 @@ struct RecordWriter {
                 """, arguments: [run.id, run.sourceID, rejection.position.line, rejection.field, rejection.reason,
                                  rejection.excerpt])
         }
+        for flag in batch.flags {
+            try db.execute(sql: """
+                INSERT INTO flagged_line (run_id, source_id, line, field, reason, excerpt) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [run.id, run.sourceID, flag.position.line, flag.field, flag.reason, flag.excerpt])
+        }
         try factChanges.flush(db)
         try flushMeta()
         try db.execute(sql: Schema.bumpGeneration)

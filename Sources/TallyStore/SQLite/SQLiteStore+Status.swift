@@ -36,8 +36,17 @@ extension SQLiteStore {
                 Rejection(position: SourcePosition(file: row[0], line: row[1]), field: row[2], reason: row[3],
                           excerpt: row[4])
             }
-            return StoreStatus(records: records, recordsByState: byState, sources: sources, coverage: coverage,
-                               rejectedLines: rejected, recentRejections: recent)
+            var status = StoreStatus(records: records, recordsByState: byState, sources: sources, coverage: coverage,
+                                     rejectedLines: rejected, recentRejections: recent)
+            status.flaggedLines = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM flagged_line") ?? 0
+            status.recentFlags = try Row.fetchAll(db, sql: """
+                SELECT s.path, r.line, r.field, r.reason, r.excerpt FROM flagged_line r
+                JOIN source s ON s.id = r.source_id ORDER BY r.id DESC LIMIT 10
+                """).reversed().map { row in
+                Rejection(position: SourcePosition(file: row[0], line: row[1]), field: row[2], reason: row[3],
+                          excerpt: row[4])
+            }
+            return status
         }
     }
 }

@@ -177,8 +177,25 @@ enum Schema {
             try db.execute(sql: "DROP TABLE rollup_day; DROP TABLE rollup_month; DROP TABLE combo")
             try FactBlockTable.fill(db)
         }
+        migrator.registerMigration("v14: flagged lines") { db in
+            try db.execute(sql: Schema.flaggedLineTable)
+        }
         return migrator
     }
+
+    /// Records kept with a flag (a repair the format allows, or figures that disagree): same
+    /// columns as `rejected_line`, but the record behind each row is stored and charged.
+    static let flaggedLineTable = """
+        CREATE TABLE flagged_line (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES ingest_run(id),
+            source_id INTEGER NOT NULL REFERENCES source(id),
+            line INTEGER NOT NULL,
+            field TEXT,
+            reason TEXT NOT NULL,
+            excerpt TEXT NOT NULL
+        )
+        """
 
     /// Recorded in place of a configuration fingerprint when a migration emptied the summaries
     /// (v11); the store records the empty configuration in its place when it opens.
