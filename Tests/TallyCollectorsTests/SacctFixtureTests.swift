@@ -141,6 +141,31 @@ import Testing
         #expect(result.record("2")?.end == utc("2021-12-10T17:54:56"))
     }
 
+    /// `--format=ALL` prints text fields as they are: a Comment holding three newlines puts one
+    /// record on four physical lines, a JobName with one newline on two more. Built from the
+    /// fixture's second record; the record must come back whole, cited at its first line.
+    @Test func recordsBrokenOverManyLinesAreJoined() async throws {
+        let text = try String(contentsOfFile: Fixtures.path("slurm/slurmsim-ccr-sacct-all-2101.log"), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var fields = lines[1].split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        fields[15] = "first line\nsecond line\nthird line\nfourth"  // Comment
+        fields[33] = "Job\nName"                                   // JobName
+        let broken = fields.joined(separator: "|")
+        let input = [lines[0], lines[2], broken, lines[3], "4744528_256|tail|of|nothing"].joined(separator: "\n") + "\n"
+        let result = try await collectSacct(text: input)
+        #expect(result.records.map(\.jobID) == ["4801784_133", "4744528_255", "4810966_372"])
+        #expect(result.record("4744528_255")?.name == "Job\nName")
+        #expect(result.record("4744528_255")?.cores == 12)
+        // The last, short line is rejected at its own line (9: 1 header + 1 + 5 + 1 + 1).
+        #expect(result.rejections.map(\.position.line) == [9])
+        #expect(result.rejections.first?.reason.hasPrefix("too few fields: 4 of") == true)
+        // A record that never completes is rejected at its first line, naming the lines it spans.
+        let cut = [lines[0], "4744528_255|a\nb", "c\nd"].joined(separator: "\n") + "\n"
+        let truncated = try await collectSacct(text: cut)
+        #expect(truncated.rejections.map(\.position.line) == [2])
+        #expect(truncated.rejections.first?.reason.contains("(a record over lines 2–5)") == true, "\(truncated.rejections)")
+    }
+
     @Test func formatAllWithPipesInSeveralFreeTextFields() async throws {
         let result = try await collectSacct(path: Fixtures.path("slurm/slurmsim-ccr-sacct-all-2101.log"))
         // Lines 12–15 hold `|` in Constraints and JobName; line 16 is the tail of a broken record.

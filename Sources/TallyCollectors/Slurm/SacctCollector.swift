@@ -9,8 +9,10 @@ import TallyCore
 /// * Pending array remainders (`123_[5-9]`) carry no usage and are skipped, counted.
 /// * A `|` inside a free-text field (JobName, Comment, …) is repaired by trying where the extra
 ///   separators can go so that every typed column still parses; ambiguous lines are rejected.
-/// * A record broken across lines (a newline inside a field) is joined back when both parts are
-///   short of fields and together make one record.
+/// * A record broken across lines (newlines inside SubmitLine, JobName or another text field,
+///   as `--format=ALL` prints them) is joined back, whatever the number of lines, while the
+///   parts are short of fields and together make one record (at most `maxRecordBytes`); a
+///   rejection cites the record's first line and the lines it spans.
 public struct SacctCollector: LineCollector {
     public struct Options: Sendable {
         public var site: String
@@ -38,7 +40,9 @@ public struct SacctCollector: LineCollector {
     private var headerBytes: [UInt8] = []
     private var converter: LocalTimeConverter
     private var pendingJob: PendingJob?
-    private var heldLine: (bytes: [UInt8], number: Int, parts: Int)?
+    private var heldLine: (bytes: [UInt8], number: Int, parts: Int, last: Int)?
+    /// A record held for joining grows no larger than this (bounded memory on a file of short lines).
+    static let maxRecordBytes = 1 << 20
     private var ranges: [Range<Int>] = []
     private var pieces: [Range<Int>] = []
 
@@ -74,8 +78,8 @@ public struct SacctCollector: LineCollector {
                 joined.append(UInt8(ascii: "\n"))
                 joined.append(contentsOf: line)
                 let joinedParts = held.parts + pieces.count - 1
-                if joinedParts < expected, held.parts < 8 {
-                    heldLine = (joined, held.number, joinedParts)
+                if joinedParts < expected, joined.count <= Self.maxRecordBytes {
+                    heldLine = (joined, held.number, joinedParts, number)
                     return
                 }
                 heldLine = nil
@@ -90,16 +94,16 @@ public struct SacctCollector: LineCollector {
                     }
                     if rejoined { return }
                 }
-                rejectShort(held.bytes, number: held.number, parts: held.parts, into: &batch)
+                rejectShort(held, into: &batch)
                 splitPieces(line)
             } else {
                 heldLine = nil
-                rejectShort(held.bytes, number: held.number, parts: held.parts, into: &batch)
+                rejectShort(held, into: &batch)
             }
         }
 
         if pieces.count < expected {
-            heldLine = (Array(line), number, pieces.count)
+            heldLine = (Array(line), number, pieces.count, number)
             return
         }
         guard assignFields(layout: layout, line: line) else {
@@ -127,7 +131,7 @@ public struct SacctCollector: LineCollector {
     public mutating func finish(into batch: inout CollectedBatch) throws(UnusableInput) {
         if let held = heldLine {
             heldLine = nil
-            rejectShort(held.bytes, number: held.number, parts: held.parts, into: &batch)
+            rejectShort(held, into: &batch)
         }
         flushPendingJob(into: &batch)
     }
@@ -280,6 +284,10 @@ public struct SacctCollector: LineCollector {
             let row = try SacctJobRow(line: line, number: number, rawID: rawID, displayID: displayID,
                                       field: field, options: options, converter: &converter)
             pendingJob = PendingJob(record: try row.record(site: options.site, file: file), rawID: row.rawID)
+            for flag in row.flags {
+                batch.flags.append(Rejection(position: position(number), field: flag.field, reason: flag.reason,
+                                             excerpt: line.excerpt()))
+            }
         } catch {
             batch.rejections.append(Rejection(position: position(number), field: error.field,
                                               reason: error.reason, excerpt: line.excerpt()))
@@ -315,11 +323,14 @@ public struct SacctCollector: LineCollector {
         batch.records.append(job.record)
     }
 
-    private func rejectShort(_ bytes: [UInt8], number: Int, parts: Int, into batch: inout CollectedBatch) {
+    private func rejectShort(_ held: (bytes: [UInt8], number: Int, parts: Int, last: Int),
+                             into batch: inout CollectedBatch) {
         let expected = layout?.columnCount ?? 0
-        let excerpt = bytes.withUnsafeBufferPointer { $0.excerpt() }
-        batch.rejections.append(Rejection(position: position(number), field: nil,
-                                          reason: "too few fields: \(parts) of \(expected)", excerpt: excerpt))
+        let excerpt = held.bytes.withUnsafeBufferPointer { $0.excerpt() }
+        let span = held.last > held.number ? " (a record over lines \(held.number)–\(held.last))" : ""
+        batch.rejections.append(Rejection(position: position(held.number), field: nil,
+                                          reason: "too few fields: \(held.parts) of \(expected)" + span,
+                                          excerpt: excerpt))
     }
 
     private func position(_ number: Int) -> SourcePosition { SourcePosition(file: file, line: number) }

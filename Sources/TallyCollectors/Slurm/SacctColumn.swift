@@ -13,6 +13,8 @@ public enum SacctColumn: Int, Sendable, CaseIterable {
     case allocTRES, reqTRES, reqMem, maxRSS
     case consumedEnergyRaw
     case state, exitCode
+    /// Slurm before TRES (≤ 17.x) and many site scripts print GPUs only here: `gpu:v100:2`.
+    case allocGRES, reqGRES
 
     /// The header name in lower case, as sacct's `--format` takes it.
     public var headerName: String { Self.names[rawValue] }
@@ -21,7 +23,7 @@ public enum SacctColumn: Int, Sendable, CaseIterable {
         "jobid", "jobidraw", "jobname", "user", "group", "account", "partition", "qos", "cluster",
         "submit", "eligible", "start", "end", "elapsed", "elapsedraw", "totalcpu", "ncpus", "alloccpus", "reqcpus",
         "nnodes", "allocnodes", "nodelist", "alloctres", "reqtres", "reqmem", "maxrss", "consumedenergyraw",
-        "state", "exitcode",
+        "state", "exitcode", "allocgres", "reqgres",
     ]
 
     private static let byName: [String: SacctColumn] = Dictionary(
@@ -64,7 +66,7 @@ enum SacctValueKind: Sendable {
         case "state": .state
         case "user", "group", "account", "partition", "qos", "cluster", "jobid", "nodelist", "reason", "flags",
              "layout", "blockid", "maxdiskreadnode", "maxdiskwritenode", "maxpagesnode", "maxrssnode",
-             "maxvmsizenode", "mincpunode", "reqcpufreqgov":
+             "maxvmsizenode", "mincpunode", "reqcpufreqgov", "allocgres", "reqgres", "gres":
             .token
         default: .any
         }

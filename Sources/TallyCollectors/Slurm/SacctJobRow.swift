@@ -16,6 +16,10 @@ struct SacctJobRow {
     let nodes: Int64?
     let nodeList: String?
     let alloc: TRESAllocation
+    let gpus: Int64
+    let gpuModel: String?
+    /// Kept, but worth an operator's look (a GPU column that cannot be read).
+    private(set) var flags: [FieldError] = []
     let requestedMemory: Int64?
     let rowPeakMemory: Int64?
     let energy: Int64?
@@ -72,6 +76,21 @@ struct SacctJobRow {
         self.totalCPUMillis = try duration(.totalCPU, "TotalCPU")
         let alloc = try tres(.allocTRES, "AllocTRES") ?? TRESAllocation()
         self.alloc = alloc
+        var gpus = alloc.gpuCount, gpuModel = alloc.gpuModel
+        if alloc.gpus == nil, alloc.gpusByModel.isEmpty {
+            // No GPUs in TRES: read the legacy GRES columns, allocated first.
+            for (column, label) in [(SacctColumn.allocGRES, "AllocGRES"), (.reqGRES, "ReqGRES")] {
+                guard let bytes = field(column), !bytes.isEmpty, !SlurmValues.isSentinel(bytes) else { continue }
+                if let legacy = LegacyGRES.parse(bytes.string) {
+                    gpus = legacy.count; gpuModel = legacy.model
+                } else {
+                    flags.append(FieldError(field: label, reason: "cannot read a GPU count in '\(bytes.string)': "
+                        + "no GPUs charged"))
+                }
+                break
+            }
+        }
+        self.gpus = gpus; self.gpuModel = gpuModel
         let ncpus = try integer(.nCPUs, "NCPUS")
         let allocCPUs = try integer(.allocCPUs, "AllocCPUS")
         let reqCPUs = try integer(.reqCPUs, "ReqCPUS")
@@ -122,7 +141,7 @@ struct SacctJobRow {
                 partition: partition, qos: qos, nodeCount: Int(nodes ?? 0), nodeList: nodeList,
                 submit: submit, eligible: eligible, start: start, end: end,
                 wallSeconds: started ? wall : 0,
-                cores: Int(cpus ?? 0), gpus: Int(alloc.gpuCount), gpuModel: alloc.gpuModel,
+                cores: Int(cpus ?? 0), gpus: Int(gpus), gpuModel: gpuModel,
                 memoryAllocated: alloc.memoryBytes, memoryRequested: requestedMemory, memoryUsedPeak: rowPeakMemory,
                 cpuSeconds: totalCPUMillis.map { ($0 + 500) / 1000 }, energyJoules: jobEnergy,
                 billing: alloc.billing, state: state, rawState: rawState,

@@ -248,6 +248,39 @@ public enum SlurmValues {
     }
 }
 
+/// GPUs in a legacy GRES column (`AllocGRES`, `ReqGRES`): comma-separated `name[:type][:count]`
+/// items, each perhaps followed by `(IDX:0-1)`; `gpu` without a count is one GPU.
+public struct LegacyGRES: Sendable, Equatable {
+    public var count: Int64
+    public var model: String?
+
+    /// nil when a `gpu` item cannot be read (a count that is not a number).
+    public static func parse(_ text: String) -> LegacyGRES? {
+        var count: Int64 = 0
+        var models: [String] = []
+        for item in text.split(separator: ",") {
+            let bare = item.split(separator: "(", maxSplits: 1).first.map(String.init) ?? ""
+            var parts = bare.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard let name = parts.first, name == "gpu" || name == "gres/gpu" else { continue }
+            parts.removeFirst()
+            var itemCount: Int64 = 1
+            if let last = parts.last, let number = Int64(last) {
+                guard number >= 0 else { return nil }
+                itemCount = number
+                parts.removeLast()
+            } else if parts.count > 1 {
+                return nil  // gpu:type:<not a number>
+            }
+            if let type = parts.first, !type.isEmpty {
+                guard type.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else { return nil }
+                if itemCount > 0 { models.append(type) }
+            }
+            count += itemCount
+        }
+        return LegacyGRES(count: count, model: models.isEmpty ? nil : Set(models).sorted().joined(separator: "+"))
+    }
+}
+
 /// The parts of a TRES string (`billing=12,cpu=8,gres/gpu:a100=2,gres/gpu=2,mem=32G,node=1`) that
 /// accounting uses.
 public struct TRESAllocation: Sendable, Equatable {
