@@ -49,8 +49,11 @@ struct Coverage: AsyncParsableCommand {
                                        .integer(Int64(entry.snapshots)), .text(calendar.formatDateTime(entry.first)),
                                        .text(calendar.formatDateTime(entry.last)), .text(text.isEmpty ? "none" : text)])
             }
-            print("\nsnapshot sources (gaps: longer than the usual interval or the GC threshold; usage in them may be missing):")
+            print("\nsnapshot sources (gaps: longer than 1.5 × the source's usual interval; usage in them may be missing):")
             print(gapsTable.renderText(), terminator: "")
+            for entry in snapshots {
+                if let warning = entry.warning { print("warning: \(entry.site)/\(entry.cluster) \(entry.format): \(warning)") }
+            }
         }
         let status = try await store.status()
         var sources = Table(columns: ["format", "source", "lines", "records", "rejected", "skipped"], numericColumns: [2, 3, 4, 5])

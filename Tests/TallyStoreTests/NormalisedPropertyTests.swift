@@ -40,7 +40,7 @@ import TallyConfig
                 let name = record.account ?? ""
                 return name == "acct1" && instant >= aliasFrom ? "acct0" : name
             }
-            let countAt: Int64? = record.state == .pending ? nil
+            let countAt: Int64? = record.state == .pending || record.state == .running ? nil
                 : record.end ?? record.start.map { $0 + record.wallSeconds } ?? record.submit
             for period in periods {
                 if let countAt, countAt >= period.start, countAt < period.end, filter.map({ $0 == account(at: countAt) }) ?? true {

@@ -63,7 +63,7 @@ import TallyCollectors
             guard passes else { continue }
             let keys = by.map { $0.value(of: record) }.joined(separator: "|")
             var countAt: Int64? = nil
-            if record.state != .pending {
+            if record.state != .pending, record.state != .running {  // counted once ended
                 countAt = record.end ?? record.start.map { $0 + record.wallSeconds } ?? record.submit
             }
             for period in periods {

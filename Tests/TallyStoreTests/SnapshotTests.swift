@@ -89,6 +89,45 @@ import TallyApp
         #expect(coverage[0].gaps.map(\.to) == [utc("2024-05-03T00:00:00")])
     }
 
+    static func ai4(_ status: String, start: String, end: String? = nil) -> String {
+        """
+        {"ai4-ns": [{"job_ID": "j7", "alloc_ID": "a7", "name": "module-y", "owner": "carol", "status": "\(status)",
+                     "alloc_start": "\(start)", "alloc_end": "\(end ?? "0001-01-01T00:00:00Z")",
+                     "resources": {"cpu_num": 4, "gpu_num": 0, "memory_MB": 1000, "disk_MB": 0}},
+                    {"job_ID": "j8", "alloc_ID": "", "name": "module-z", "owner": "carol", "status": "queued",
+                     "resources": {"cpu_num": 1}}]}
+        """
+    }
+
+    /// An allocation that runs, stops and runs again under the same id (ai4-accounting keeps one
+    /// alloc_ID): both runs are charged, 4 + 4 core hours; a run still going is charged up to
+    /// the snapshot but not counted in `jobs` until it ends; a queued job is skipped, counted.
+    @Test(arguments: Backend.all) func aRestartedDeploymentIsChargedForEveryRun(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        let directory = temporary.directory.appendingPathComponent("restarts")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let snapshots = [
+            ("2024-05-01T09:30:00Z.json", Self.ai4("running", start: "2024-05-01T09:00:00Z")),
+            ("2024-05-01T10:30:00Z.json", Self.ai4("dead", start: "2024-05-01T09:00:00Z", end: "2024-05-01T10:00:00Z")),
+            ("2024-05-01T11:30:00Z.json", Self.ai4("running", start: "2024-05-01T10:45:00.5Z")),
+        ]
+        for (name, text) in snapshots { try Data(text.utf8).write(to: directory.appendingPathComponent(name)) }
+        try await ingest(temporary, directory, platform: .nomad)
+        var report = try await temporary.store.report(ReportQuery(period: .total))
+        #expect(report.total.coreSeconds == 4 * 3600 + 4 * 45 * 60)
+        #expect(report.total.jobs == 1)  // the second run has not ended
+        try Data(Self.ai4("dead", start: "2024-05-01T10:45:00.5Z", end: "2024-05-01T11:45:00Z").utf8)
+            .write(to: directory.appendingPathComponent("2024-05-01T12:30:00Z.json"))
+        try await ingest(temporary, directory, platform: .nomad)
+        report = try await temporary.store.report(ReportQuery(period: .total))
+        #expect(report.total.coreSeconds == 8 * 3600)
+        #expect(report.total.jobs == 2)
+        let runs = try await temporary.store.jobs(JobQuery()).filter { $0.localJobID == "j7/a7" }
+        #expect(runs.map(\.start) == [utc("2024-05-01T09:00:00"), utc("2024-05-01T10:45:00")])
+        #expect(runs.allSatisfy { $0.state == .completed })
+        #expect(try await temporary.store.jobs(JobQuery()).count == 2)  // the queued job was skipped
+    }
+
     @Test(arguments: Backend.all) func nomadAllocationsAndAi4Snapshots(backend: Backend) async throws {
         let temporary = try await TemporaryStore(backend)
         let directory = temporary.directory.appendingPathComponent("nomad")
@@ -137,5 +176,12 @@ import TallyApp
         #expect(SnapshotSeries.time(inName: "snap-20240502_1000.json.gz") == utc("2024-05-02T10:00:00"))
         let gaps = SnapshotGaps.find([0, 3600, 7200, 10_800, 30_000, 33_600], gcThreshold: 4 * 3600)
         #expect(gaps.map(\.from) == [10_800])
+        #expect(gaps.first?.reason.contains("GC threshold") == true)
+        // ai4-accounting's documented 6-hour cadence: no interval is a gap but the late one, and
+        // the cadence itself (not shorter than Nomad's 4-hour GC threshold) is said once.
+        let sixHourly: [Int64] = [0, 21_600, 43_200, 64_800, 86_400, 122_400, 144_000]
+        #expect(SnapshotGaps.find(sixHourly, gcThreshold: 4 * 3600).map(\.from) == [86_400])
+        #expect(SnapshotGaps.cadenceWarning(sixHourly, gcThreshold: 4 * 3600)?.contains("360 min") == true)
+        #expect(SnapshotGaps.cadenceWarning([0, 3600, 7200], gcThreshold: 4 * 3600) == nil)
     }
 }

@@ -5,9 +5,10 @@ import TallyCore
 /// `kubectl get pods -A -o json`, a Nomad `/v1/allocations` list (allocations with
 /// `AllocatedResources` and `TaskStates`), or an ai4-accounting snapshot (`{namespace: [job]}`).
 ///
-/// Every deployment in the snapshot becomes one record keyed by pod UID / allocation ID, so the
-/// same deployment seen in many snapshots is one job: each later snapshot replaces what the
-/// earlier one said. Start and end come from the API's own timestamps where it gives them (exact
+/// Every run of a deployment becomes one record keyed by pod UID / allocation ID and the run's
+/// start, so the same run seen in many snapshots is one job (each later snapshot replaces what
+/// the earlier one said), and a deployment that stops and runs again under the same id is
+/// charged for every run. Deployments not started yet are skipped (counted): they have no usage. Start and end come from the API's own timestamps where it gives them (exact
 /// to the second, whatever the snapshot interval); a deployment still running is charged up to
 /// the snapshot time, and a later snapshot extends it. One that vanished between snapshots
 /// without an end time stays charged up to the last snapshot that saw it (an undercount that
@@ -89,6 +90,10 @@ public struct SnapshotCollector: LineCollector {
                                 reason: "neither a Kubernetes pod list, a Nomad allocation list nor an ai4-accounting snapshot")
         }
         for (index, observation) in observations.enumerated() {
+            if observation.state == .pending, observation.start == nil {
+                batch.skipped[.notStarted, default: 0] += 1
+                continue
+            }
             do {
                 batch.records.append(try record(observation))
             } catch {
@@ -114,7 +119,8 @@ public struct SnapshotCollector: LineCollector {
         let prefix = format == .kubernetes ? "k8s" : "nomad"
         return try UsageRecord(
             site: options.site, cluster: options.cluster, source: format, jobID: seen.name ?? id, localJobID: id,
-            naturalKey: "\(options.site)/\(prefix)/\(options.cluster)/\(id)", name: seen.name,
+            naturalKey: "\(options.site)/\(prefix)/\(options.cluster)/\(id)/\(seen.start.map(String.init) ?? "-")",
+            name: seen.name,
             user: seen.user, group: seen.namespace, account: seen.namespace, partition: seen.pool, qos: nil,
             nodeCount: seen.node == nil ? 0 : 1, nodeList: seen.node,
             submit: seen.submit, start: start, end: end, wallSeconds: state == .pending ? 0 : wall,

@@ -10,23 +10,37 @@ public enum SnapshotGaps {
         }
     }
 
-    /// Gaps longer than 1.5 × the expected interval (default: the median interval between the
-    /// snapshots), or than the platform's garbage-collection threshold, after which finished
-    /// deployments vanish from the API unseen. `times` must be sorted.
+    /// The source's usual cadence: the given interval, else the median between snapshots.
+    public static func cadence(_ times: [Int64], interval: Int64? = nil) -> Int64? {
+        let lengths = zip(times, times.dropFirst()).map { $1 - $0 }.sorted()
+        guard !lengths.isEmpty else { return interval }
+        return interval ?? lengths[lengths.count / 2]
+    }
+
+    /// Intervals longer than 1.5 × the source's usual cadence: the collector was late or down.
+    /// The reason says when the gap also exceeds the platform's garbage-collection threshold, after
+    /// which finished deployments vanish from the API unseen. A cadence that is itself as long as
+    /// the threshold is said once (`cadenceWarning`), not at every normal interval. `times` sorted.
     public static func find(_ times: [Int64], interval: Int64? = nil, gcThreshold: Int64? = nil) -> [Gap] {
-        let steps = zip(times, times.dropFirst()).map { ($0, $1) }
-        guard !steps.isEmpty else { return [] }
-        let lengths = steps.map { $1 - $0 }.sorted()
-        let expected = interval ?? lengths[lengths.count / 2]
-        return steps.compactMap { from, to in
+        guard let expected = cadence(times, interval: interval) else { return [] }
+        return zip(times, times.dropFirst()).compactMap { from, to in
             let length = to - from
+            guard length * 2 > expected * 3 else { return nil }
             if let gcThreshold, length > gcThreshold {
-                return Gap(from: from, to: to, reason: "longer than the GC threshold (\(gcThreshold) s): finished deployments may be missing")
+                return Gap(from: from, to: to, reason: "longer than the usual interval (\(expected) s) and the GC "
+                    + "threshold (\(gcThreshold) s): finished deployments may be missing")
             }
-            if length * 2 > expected * 3 {
-                return Gap(from: from, to: to, reason: "longer than the snapshot interval (\(expected) s)")
-            }
-            return nil
+            return Gap(from: from, to: to, reason: "longer than the usual interval (\(expected) s)")
         }
+    }
+
+    /// Said once per source when its usual cadence is not shorter than the GC threshold: jobs that
+    /// finish just after a snapshot are collected before the next one sees them (§7.4).
+    public static func cadenceWarning(_ times: [Int64], interval: Int64? = nil, gcThreshold: Int64?) -> String? {
+        guard let gcThreshold, times.count > 1, let expected = cadence(times, interval: interval),
+              expected >= gcThreshold else { return nil }
+        return "snapshots every \(expected / 60) min are not shorter than the GC threshold (\(gcThreshold / 60) min): "
+            + "deployments that finish and are collected between snapshots are missed; snapshot more often "
+            + "or raise job_gc_threshold"
     }
 }

@@ -30,10 +30,10 @@ public struct UsageFacts: Sendable, Hashable {
         return start..<(start + wallSeconds)
     }
 
-    /// The instant a job is counted at in the `jobs` column: when it ended (or was last seen
-    /// running). Pending jobs are not counted: they have not used anything yet.
+    /// The instant a job is counted at in the `jobs` column: when it ended. Pending and running
+    /// jobs are not counted: they have not ended (their usage so far is charged all the same).
     public var countInstant: Int64? {
-        if state == .pending { return nil }
+        if state == .pending || state == .running { return nil }
         if let end { return end }
         if let start { return start + wallSeconds }
         return submit

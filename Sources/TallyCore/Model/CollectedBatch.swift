@@ -29,6 +29,9 @@ public enum SkipReason: String, Sendable, Hashable, CaseIterable, Codable {
     case event
     /// Grid Engine parallel slave-task records: the master record (pe_taskid NONE) is charged.
     case parallelTask = "parallel_task"
+    /// Snapshot deployments not started yet (pending, queued): no usage until a later snapshot
+    /// sees them run.
+    case notStarted = "not_started"
 }
 
 /// What a collector produced from a stretch of input.

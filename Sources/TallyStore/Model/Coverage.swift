@@ -22,6 +22,8 @@ public struct SnapshotCoverage: Sendable, Hashable {
     public var first: Int64
     public var last: Int64
     public var gaps: [SnapshotGaps.Gap]
+    /// Said once when the usual cadence itself risks missing jobs (`SnapshotGaps.cadenceWarning`).
+    public var warning: String? = nil
 }
 
 import TallyCore
@@ -71,7 +73,9 @@ extension SnapshotCoverage {
             let threshold = gcThreshold ?? (entry.format == SourceFormat.nomad.rawValue ? 4 * 3600 : nil)
             return SnapshotCoverage(site: entry.site, cluster: entry.cluster, format: entry.format,
                                     snapshots: entry.times.count, first: entry.times.first!, last: entry.times.last!,
-                                    gaps: SnapshotGaps.find(entry.times, interval: interval, gcThreshold: threshold))
+                                    gaps: SnapshotGaps.find(entry.times, interval: interval, gcThreshold: threshold),
+                                    warning: SnapshotGaps.cadenceWarning(entry.times, interval: interval,
+                                                                         gcThreshold: threshold))
         }
     }
 }
