@@ -89,6 +89,9 @@ struct FileIdentity {
 /// Expands directories into the regular files inside them, in name order (daily accounting
 /// files sort by date); hidden files are left out.
 public enum InputFiles {
+    /// Files as given, and every file under a directory, descending into subdirectories (an SSM
+    /// or `tally export apel --out` queue, a tree of daily logs), in name order. Hidden entries
+    /// and a queue's half-written `.tmp` files are left out.
     public static func expand(_ paths: [String]) throws -> [String] {
         var result: [String] = []
         for path in paths {
@@ -98,15 +101,23 @@ public enum InputFiles {
                 result.append(path)
                 continue
             }
-            let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") }.sorted()
-            for name in names {
-                let full = (path as NSString).appendingPathComponent(name)
-                var childIsDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: full, isDirectory: &childIsDirectory), !childIsDirectory.boolValue {
-                    result.append(full)
-                }
-            }
+            try collect(directory: path, into: &result)
         }
         return result
+    }
+
+    private static func collect(directory: String, into result: inout [String]) throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { !$0.hasPrefix(".") && !$0.hasSuffix(".tmp") }.sorted()
+        for name in names {
+            let full = (directory as NSString).appendingPathComponent(name)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { continue }
+            if isDirectory.boolValue {
+                try collect(directory: full, into: &result)
+            } else {
+                result.append(full)
+            }
+        }
     }
 }

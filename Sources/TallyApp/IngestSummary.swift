@@ -2,6 +2,16 @@ import TallyCore
 
 /// The lines `tally ingest` prints per input.
 public enum IngestSummary {
+    /// Why a read that found lines but kept no record is an error, not a quiet success: every
+    /// line was rejected, so the file is most likely of another format.
+    public static func nothingUsable(_ result: IngestPipeline.FileResult, format: SourceFormat) -> String? {
+        let totals = result.totals
+        guard result.failure == nil, result.end != nil, totals.records == 0, totals.rejected > 0 else { return nil }
+        return "\(result.path): no records read: all \(totals.rejected) records in \(totals.linesRead) lines were "
+            + "rejected; is this \(format.rawValue) input? (tally ingest auto detects the format; "
+            + "tally source remove takes out what a mistaken read stored)"
+    }
+
     public static func text(_ result: IngestPipeline.FileResult) -> String {
         let totals = result.totals
         if result.end == nil, result.failure == nil, let note = result.note { return "\(result.path): \(note)" }

@@ -127,7 +127,12 @@ struct Ingest: AsyncParsableCommand {
             let zone = timezone.zone(site: common.siteSettings)
             var byFormat: [SourceFormat: [String]] = [:]
             var undetected = 0
-            for file in try InputFiles.expand(paths) {
+            let files = try InputFiles.expand(paths)
+            guard !files.isEmpty else {
+                printError("error: no input files in \(paths.joined(separator: " ")) (directories are read with their subdirectories)")
+                throw ExitCode(2)
+            }
+            for file in files {
                 guard let guess = try? FormatDetector.detect(path: file) else {
                     printError("\(file): format not recognised; skipped (name it: tally ingest slurm|pbs|sge|swf)")
                     undetected += 1
@@ -396,11 +401,16 @@ struct IngestOptions: ParsableArguments {
         let store = try await configuration.open(database, mustExist: false).store
         let pipeline = CheckpointedIngest(pipeline: IngestPipeline(store: store, strict: strict), reread: reread)
         let files = try InputFiles.expand(paths)
+        guard !files.isEmpty else {
+            printError("error: no input files in \(paths.joined(separator: " ")) (directories are read with their subdirectories)")
+            throw ExitCode(2)
+        }
         let reporter = ProgressReporter(enabled: !quiet && isTerminal(2))
         var failures = 0
         var grand = IngestTotals()
         for file in files {
-            let result = try await pipeline.ingest(path: file, collector: collector(file == "-" ? "<stdin>" : file)) {
+            let reader = collector(file == "-" ? "<stdin>" : file)
+            let result = try await pipeline.ingest(path: file, collector: reader) {
                 reporter.update($0)
             }
             reporter.finish()
@@ -408,6 +418,9 @@ struct IngestOptions: ParsableArguments {
             if !quiet { printError(IngestSummary.text(result)) }
             if let failure = result.failure {
                 printError("error: \(failure)")
+                failures += 1
+            } else if let problem = IngestSummary.nothingUsable(result, format: reader.format) {
+                printError("error: \(problem)")
                 failures += 1
             }
         }

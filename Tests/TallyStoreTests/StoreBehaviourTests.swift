@@ -149,6 +149,29 @@ import TallyCollectors
         #expect(text.contains("no space between etime and start"))
     }
 
+    /// Taking out a source leaves what a report would say had it never been read (PostgreSQL's
+    /// rollups are rebuilt; SQLite's fact slots are cleared).
+    @Test(arguments: Backend.all) func removingASourceLeavesTheRest(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        let kept = try temporary.write("kept.txt", Self.header + "\n"
+            + Self.line(1, start: "2024-03-01T10:00:00", end: "2024-03-01T11:00:00", elapsed: 3600) + "\n")
+        let mistaken = try temporary.write("mistaken.txt", Self.header + "\n"
+            + Self.line(2, user: "mallory", start: "2024-03-02T10:00:00", end: "2024-03-02T12:00:00", elapsed: 7200) + "\n"
+            + "3|3|bad\n")
+        try await temporary.ingest(kept)
+        try await temporary.ingest(mistaken)
+        #expect(try await temporary.store.report(ReportQuery(period: .total)).total.wallSeconds == 3600 + 7200)
+        let removal = try await temporary.store.removeSource(path: mistaken, format: nil)
+        #expect(removal.sources == 1 && removal.records == 1 && removal.rejectedLines == 1)
+        let report = try await temporary.store.report(ReportQuery(period: .total, groupBy: [.user]))
+        #expect(report.rows.map(\.keys) == [["alice"]])
+        #expect(report.total.wallSeconds == 3600)
+        let status = try await temporary.store.status()
+        #expect(status.records == 1 && status.rejectedLines == 0 && status.sources.count == 1)
+        #expect(try await temporary.store.checkpoint(format: "slurm", path: mistaken) == nil)
+        #expect(try await temporary.store.removeSource(path: mistaken, format: nil).sources == 0)
+    }
+
     @Test(arguments: Backend.all) func filtersAndRoundTrip(backend: Backend) async throws {
         let temporary = try await TemporaryStore(backend)
         let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")

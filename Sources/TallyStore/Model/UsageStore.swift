@@ -21,6 +21,10 @@ public protocol UsageStore: Actor {
     func checkpoint(format: String, path: String) async throws -> Checkpoint?
     func saveCheckpoint(_ checkpoint: Checkpoint) async throws
 
+    /// Takes out what reading `path` (of `format`, else any) added: the records whose current
+    /// version it wrote, its rejected and flagged lines, runs and checkpoint.
+    func removeSource(path: String, format: String?) async throws -> SourceRemoval
+
     // Records
     /// One page of records with their row ids (the cursor of the next page is the last id).
     func jobPage(_ query: JobQuery) async throws -> [(record: UsageRecord, id: Int64)]

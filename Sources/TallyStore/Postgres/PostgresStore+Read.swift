@@ -117,7 +117,8 @@ extension PostgresStore {
                    COALESCE(SUM(r.lines_read), 0)::bigint, COALESCE(SUM(r.records), 0)::bigint,
                    COALESCE(SUM(r.inserted), 0)::bigint, COALESCE(SUM(r.updated), 0)::bigint,
                    COALESCE(SUM(r.unchanged), 0)::bigint, COALESCE(SUM(r.rejected), 0)::bigint,
-                   COALESCE(SUM(r.skipped), 0)::bigint
+                   COALESCE(SUM(r.skipped), 0)::bigint,
+                   (SELECT COUNT(*) FROM flagged_line f WHERE f.source_id = s.id)::bigint
             FROM source s LEFT JOIN ingest_run r ON r.source_id = s.id
             GROUP BY s.id ORDER BY s.path
             """, logger: logger)
@@ -127,7 +128,7 @@ extension PostgresStore {
             var totals = IngestTotals()
             totals.linesRead = try int(5); totals.records = try int(6); totals.inserted = try int(7)
             totals.updated = try int(8); totals.unchanged = try int(9); totals.rejected = try int(10)
-            totals.skipped = try int(11)
+            totals.skipped = try int(11); totals.flagged = try int(12)
             sources.append(StoreStatus.Source(
                 format: try cells[0].decode(String.self), path: try cells[1].decode(String.self),
                 firstSeen: try cells[2].decode(Int64.self), lastSeen: try cells[3].decode(Int64.self),

@@ -12,13 +12,15 @@ extension SQLiteStore {
                 SELECT s.format, s.path, s.first_seen, s.last_seen, COUNT(r.id),
                        COALESCE(SUM(r.lines_read), 0), COALESCE(SUM(r.records), 0), COALESCE(SUM(r.inserted), 0),
                        COALESCE(SUM(r.updated), 0), COALESCE(SUM(r.unchanged), 0), COALESCE(SUM(r.rejected), 0),
-                       COALESCE(SUM(r.skipped), 0)
+                       COALESCE(SUM(r.skipped), 0),
+                       (SELECT COUNT(*) FROM flagged_line f WHERE f.source_id = s.id)
                 FROM source s LEFT JOIN ingest_run r ON r.source_id = s.id
                 GROUP BY s.id ORDER BY s.path
                 """).map { row in
                 var totals = IngestTotals()
                 totals.linesRead = row[5]; totals.records = row[6]; totals.inserted = row[7]
                 totals.updated = row[8]; totals.unchanged = row[9]; totals.rejected = row[10]; totals.skipped = row[11]
+                totals.flagged = row[12]
                 return StoreStatus.Source(format: row[0], path: row[1], firstSeen: row[2], lastSeen: row[3],
                                           runs: row[4], totals: totals)
             }
