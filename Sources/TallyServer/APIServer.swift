@@ -103,7 +103,7 @@ public struct APIServer: Sendable {
         }
         on(.get, "summaries") { request, context in
             _ = try context.require(.read)
-            let summary = try SummaryRequest(request.uri.queryParameters)
+            let summary = try SummaryRequest(request.uri.queryParameters, site: await store.currentConfiguration().site)
             let wantsCSV = request.headers[.accept]?.contains("text/csv") == true
             // Relative windows ("to" defaulting to now) are not cached: their answer moves with time.
             let key = (wantsCSV ? "csv?" : "json?") + (request.uri.query ?? "")

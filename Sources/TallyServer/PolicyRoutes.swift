@@ -18,7 +18,7 @@ extension APIServer {
 
         on(.get, "allocations", true) { request, context in
             _ = try context.require(.read)
-            let parameters = PolicyParameters(request)
+            let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             let at = try parameters.instant("at")
             let policy = await engine()
             var answers: [AllocationBody] = []
@@ -33,7 +33,7 @@ extension APIServer {
         }
         on(.get, "allocations/{name}", true) { request, context in
             _ = try context.require(.read)
-            let parameters = PolicyParameters(request)
+            let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             let name = context.parameters.get("name") ?? ""
             do {
                 let (burn, basis) = try await engine().burnDown(name, at: try parameters.instant("at"),
@@ -78,7 +78,7 @@ extension APIServer {
         }
         on(.get, "fairshare", true) { request, context in
             _ = try context.require(.read)
-            let parameters = PolicyParameters(request)
+            let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             let at = try parameters.instant("at")
             var configuration = await store.currentConfiguration()
             let filters = try api { () throws(ReportArguments.Invalid) in try ReportArguments.filters(parameters.all("where")) }
@@ -107,7 +107,7 @@ extension APIServer {
         }
         on(.get, "quota", true) { request, context in
             _ = try context.require(.read)
-            let parameters = PolicyParameters(request)
+            let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             let filters = try api { () throws(ReportArguments.Invalid) in try ReportArguments.filters(parameters.all("where")) }
             do {
                 let status = try await engine().quotaStatus(at: try parameters.instant("at"), pool: try parameters.number("pool"),
@@ -120,7 +120,7 @@ extension APIServer {
         }
         on(.get, "quota/report", true) { request, context in
             _ = try context.require(.read)
-            let parameters = PolicyParameters(request)
+            let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             let filters = try api { () throws(ReportArguments.Invalid) in try ReportArguments.filters(parameters.all("where")) }
             let window = try api { () throws(ReportArguments.Invalid) in
                 try ReportArguments.window(from: parameters.value("from"), to: parameters.value("to"), calendar: parameters.calendar)
@@ -141,7 +141,7 @@ extension APIServer {
         }
         on(.get, "preempt", true) { request, context in
             _ = try context.require(.read)
-            let parameters = PolicyParameters(request)
+            let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             guard let need = parameters.value("need").flatMap({ Int64($0.prefix { $0.isNumber }) }), need > 0 else {
                 throw APIError(.badRequest, "need: a number of cores")
             }
@@ -159,15 +159,18 @@ func csv(_ table: Table) -> Response {
     Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: table.render(.csv))))
 }
 
-/// Query parameters of the policy routes: instants in `timezone` (UTC by default), durations as `7d`/`12h`/seconds.
+/// Query parameters of the policy routes: instants in `timezone` (default: the site's zone, as
+/// for the CLI), durations as `7d`/`12h`/seconds.
 struct PolicyParameters {
     let parameters: Parameters
     let calendar: PeriodCalendar
     let wantsCSV: Bool
 
-    init(_ request: Request) {
+    init(_ request: Request, site: SiteSettings) throws {
         parameters = request.uri.queryParameters
-        let zone = parameters.get("timezone").flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+        guard let zone = site.zone(named: parameters.get("timezone")) else {
+            throw APIError(.badRequest, "timezone '\(parameters.get("timezone") ?? "")' is not an IANA zone")
+        }
         calendar = PeriodCalendar(timeZone: zone)
         wantsCSV = request.headers[.accept]?.contains("text/csv") == true
     }

@@ -12,12 +12,11 @@ struct SummaryRequest: Sendable {
     /// Whether the same parameters always mean the same window (no `from` without `to`).
     var isStable = true
 
-    init(_ parameters: Parameters) throws {
+    /// `site`: the `[site]` settings in use; its zone is the default, as for `tally report`.
+    init(_ parameters: Parameters, site: SiteSettings) throws {
         func value(_ name: String) -> String? { parameters.get(name).flatMap { $0.isEmpty ? nil : $0 } }
-        var zone = TimeZone(identifier: "UTC")!
-        if let name = value("timezone") {
-            guard let given = TimeZone(identifier: name) else { throw APIError(.badRequest, "timezone '\(name)' is not an IANA zone") }
-            zone = given
+        guard let zone = site.zone(named: value("timezone")) else {
+            throw APIError(.badRequest, "timezone '\(value("timezone") ?? "")' is not an IANA zone")
         }
         let calendar = PeriodCalendar(timeZone: zone)
         // A window without an end moves with the clock: not cacheable.

@@ -44,9 +44,10 @@ struct Ingest: AsyncParsableCommand {
         }
 
         func run() async throws {
+            let site = try await common.defaults()
             let options = SacctCollector.Options(
-                site: common.site, cluster: common.cluster(cluster),
-                timeZone: timezone.zone(site: common.siteSettings),
+                site: site.name, cluster: site.cluster(cluster),
+                timeZone: timezone.zone(site: site.settings),
                 fields: fields.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
                 delimiter: delimiter?.utf8.first)
             try await common.ingest(files) { SacctCollector(file: $0, options: options) }
@@ -75,7 +76,8 @@ struct Ingest: AsyncParsableCommand {
         @OptionGroup var timezone: InputZoneOption
 
         func run() async throws {
-            let options = PBSCollector.Options(site: common.site, cluster: common.cluster(cluster), timeZone: timezone.zone(site: common.siteSettings))
+            let site = try await common.defaults()
+            let options = PBSCollector.Options(site: site.name, cluster: site.cluster(cluster), timeZone: timezone.zone(site: site.settings))
             try await common.ingest(files) { PBSCollector(file: $0, options: options) }
         }
     }
@@ -99,7 +101,8 @@ struct Ingest: AsyncParsableCommand {
         var cluster: String?
 
         func run() async throws {
-            let options = SGECollector.Options(site: common.site, cluster: common.cluster(cluster) ?? "default")
+            let site = try await common.defaults()
+            let options = SGECollector.Options(site: site.name, cluster: site.cluster(cluster) ?? "default")
             try await common.ingest(files) { SGECollector(file: $0, options: options) }
         }
     }
@@ -124,7 +127,8 @@ struct Ingest: AsyncParsableCommand {
         @OptionGroup var timezone: InputZoneOption
 
         func run() async throws {
-            let zone = timezone.zone(site: common.siteSettings)
+            let site = try await common.defaults()
+            let zone = timezone.zone(site: site.settings)
             var byFormat: [SourceFormat: [String]] = [:]
             var undetected = 0
             let files = try InputFiles.expand(paths)
@@ -145,7 +149,7 @@ struct Ingest: AsyncParsableCommand {
             for (format, files) in byFormat.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 // One format's unusable file must not stop the others.
                 do {
-                    try await ingest(format, files, zone: zone)
+                    try await ingest(format, files, zone: zone, site: site)
                 } catch let exit as ExitCode where exit != .success {
                     failed = true
                 }
@@ -153,28 +157,28 @@ struct Ingest: AsyncParsableCommand {
             if failed { throw ExitCode(2) }
         }
 
-        private func ingest(_ format: SourceFormat, _ files: [String], zone: TimeZone) async throws {
+        private func ingest(_ format: SourceFormat, _ files: [String], zone: TimeZone, site: SiteDefaults) async throws {
             switch format {
             case .slurm:
-                let options = SacctCollector.Options(site: common.site, cluster: common.cluster(cluster), timeZone: zone)
+                let options = SacctCollector.Options(site: site.name, cluster: site.cluster(cluster), timeZone: zone)
                 try await common.ingest(files) { SacctCollector(file: $0, options: options) }
             case .pbs:
-                let options = PBSCollector.Options(site: common.site, cluster: common.cluster(cluster), timeZone: zone)
+                let options = PBSCollector.Options(site: site.name, cluster: site.cluster(cluster), timeZone: zone)
                 try await common.ingest(files) { PBSCollector(file: $0, options: options) }
             case .sge:
-                let options = SGECollector.Options(site: common.site, cluster: common.cluster(cluster) ?? "default")
+                let options = SGECollector.Options(site: site.name, cluster: site.cluster(cluster) ?? "default")
                 try await common.ingest(files) { SGECollector(file: $0, options: options) }
             case .htcondor:
-                let options = HTCondorCollector.Options(site: common.site, cluster: common.cluster(cluster))
+                let options = HTCondorCollector.Options(site: site.name, cluster: site.cluster(cluster))
                 try await common.ingest(files) { HTCondorCollector(file: $0, options: options) }
             case .kubernetes, .nomad:
                 printError("snapshots are read with tally ingest \(format.rawValue) DIR (they need their times)")
                 throw ExitCode(2)
             case .swf:
-                let options = SWFCollector.Options(site: common.site, cluster: common.cluster(cluster))
+                let options = SWFCollector.Options(site: site.name, cluster: site.cluster(cluster))
                 try await common.ingest(files) { SWFCollector(file: $0, options: options) }
             case .apel:
-                try await common.ingest(files) { APELCollector(file: $0, options: .init(cluster: common.cluster(cluster))) }
+                try await common.ingest(files) { APELCollector(file: $0, options: .init(cluster: site.cluster(cluster))) }
             case .api:
                 // Never detected from a file: API records arrive through tally serve.
                 throw ExitCode(2)
@@ -205,6 +209,7 @@ struct Ingest: AsyncParsableCommand {
         var cluster: String?
 
         func run() async throws {
+            let site = try await common.defaults()
             var jobFiles: [String] = []
             var failed = false
             for file in try InputFiles.expand(files) {
@@ -225,7 +230,7 @@ struct Ingest: AsyncParsableCommand {
                 }
             }
             if !jobFiles.isEmpty {
-                let options = APELCollector.Options(cluster: common.cluster(cluster))
+                let options = APELCollector.Options(cluster: site.cluster(cluster))
                 try await common.ingest(jobFiles) { APELCollector(file: $0, options: options) }
             }
             if failed { throw ExitCode(2) }
@@ -276,7 +281,8 @@ struct Ingest: AsyncParsableCommand {
         var cluster: String?
 
         func run() async throws {
-            let options = HTCondorCollector.Options(site: common.site, cluster: common.cluster(cluster))
+            let site = try await common.defaults()
+            let options = HTCondorCollector.Options(site: site.name, cluster: site.cluster(cluster))
             try await common.ingest(files) { HTCondorCollector(file: $0, options: options) }
         }
     }
@@ -325,7 +331,8 @@ struct Ingest: AsyncParsableCommand {
         var startEpoch: Int64?
 
         func run() async throws {
-            let options = SWFCollector.Options(site: common.site, cluster: common.cluster(cluster), startEpoch: startEpoch)
+            let site = try await common.defaults()
+            let options = SWFCollector.Options(site: site.name, cluster: site.cluster(cluster), startEpoch: startEpoch)
             try await common.ingest(files) { SWFCollector(file: $0, options: options) }
         }
     }
@@ -353,7 +360,8 @@ struct SnapshotOptions: ParsableArguments {
     func ingest(_ platform: SourceFormat) async throws {
         let series = SnapshotSeries(files: try InputFiles.expand(paths))
         let times = Dictionary(series.snapshots.map { ($0.path, $0.takenAt) }, uniquingKeysWith: { first, _ in first })
-        let site = common.site, cluster = common.cluster(self.cluster) ?? "default"
+        let defaults = try await common.defaults()
+        let site = defaults.name, cluster = defaults.cluster(self.cluster) ?? "default"
         // One file at a time, in time order, so later snapshots replace what earlier ones said.
         try await common.ingest(series.snapshots.map(\.path)) { path in
             SnapshotCollector(file: path, options: .init(platform: platform, site: site, cluster: cluster,
@@ -363,6 +371,15 @@ struct SnapshotOptions: ParsableArguments {
         try await store.recordSnapshots(site: site, cluster: cluster, format: platform,
                                         times: series.snapshots.map(\.takenAt))
     }
+}
+
+/// Where ingested records say they come from, when the command line does not say.
+struct SiteDefaults {
+    var name: String
+    var settings: SiteSettings?
+
+    /// A cluster option's value, else the `[site] cluster`.
+    func cluster(_ given: String?) -> String? { given ?? settings?.cluster }
 }
 
 /// Options every `tally ingest` source takes, and the loop they share.
@@ -382,23 +399,21 @@ struct IngestOptions: ParsableArguments {
     @Flag(help: "Read every file from the start, ignoring checkpoints (re-reading never double counts).")
     var reread = false
 
-    /// Ingests each file (directories expanded, in name order) with a fresh collector, through
-    /// checkpoints; exits 2 if any input was unusable.
-    /// `--site`, else `$TALLY_SITE`, else the config file's `[site] name`, else "local".
-    var site: String {
-        if let siteOption { return siteOption }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["TALLY_SITE"], !fromEnvironment.isEmpty { return fromEnvironment }
-        return ((try? configuration.siteSettings()) ?? nil)?.name ?? "local"
+    /// The site and cluster records are stored under, and the input zone default: `--site`, else
+    /// `$TALLY_SITE`, else the `[site]` of the configuration in use (the file given, else the one
+    /// the database last used: the same defaults reports use), else "local".
+    func defaults() async throws -> SiteDefaults {
+        let settings = try await configuration.open(database, mustExist: false).configuration.site
+        var name = settings.name ?? "local"
+        if let fromEnvironment = ProcessInfo.processInfo.environment["TALLY_SITE"], !fromEnvironment.isEmpty {
+            name = fromEnvironment
+        }
+        return SiteDefaults(name: siteOption ?? name, settings: settings)
     }
 
-    /// The config file's `[site]` settings (cluster and time-zone defaults).
-    var siteSettings: SiteSettings? { (try? configuration.siteSettings()) ?? nil }
-
-    /// A cluster option's value, else the config's `[site] cluster`.
-    func cluster(_ given: String?) -> String? { given ?? siteSettings?.cluster }
-
     func ingest<C: LineCollector>(_ paths: [String], collector: (String) -> C) async throws {
-        let store = try await configuration.open(database, mustExist: false).store
+        // Opened (and its warnings printed) by `defaults()` already.
+        let store = try await ConfiguredStore.open(database.db, config: configuration.config, mustExist: false).store
         let pipeline = CheckpointedIngest(pipeline: IngestPipeline(store: store, strict: strict), reread: reread)
         let files = try InputFiles.expand(paths)
         guard !files.isEmpty else {

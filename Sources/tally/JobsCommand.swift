@@ -116,9 +116,9 @@ struct Status: AsyncParsableCommand {
     @OptionGroup var zone: TimeZoneOption
 
     func run() async throws {
-        let store = try await StoreLocation.open(database.db, mustExist: true)
+        let store = try await ConfiguredStore.open(database.db, config: nil, mustExist: true).store
         let status = try await store.status()
-        let calendar = PeriodCalendar(timeZone: try zone.resolve())
+        let calendar = PeriodCalendar(timeZone: try zone.resolve(site: await store.currentConfiguration().site))
         print(StatusText.render(status, path: StoreLocation.resolve(database.db), calendar: calendar), terminator: "")
         // Which rules the summaries were built with: reports follow them until another is applied.
         if let applied = try await store.appliedConfiguration() {

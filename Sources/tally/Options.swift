@@ -31,13 +31,13 @@ struct ConfigOption: ParsableArguments {
 }
 
 struct TimeZoneOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("IANA time zone for dates and periods (default UTC).", valueName: "zone"))
+    @Option(name: .long, help: ArgumentHelp("IANA time zone for dates and periods (default: the config's [site] timezone, else UTC).", valueName: "zone"))
     var timezone: String?
 
-    func resolve(default fallback: TimeZone = TimeZone(identifier: "UTC")!, site: SiteSettings? = nil) throws -> TimeZone {
-        guard let timezone = timezone ?? site?.timeZone else { return fallback }
-        guard let zone = TimeZone(identifier: timezone) else {
-            throw ValidationError("unknown time zone '\(timezone)' (use an IANA name such as Europe/Berlin)")
+    /// `--timezone`, else the site's zone: the rule the API, dashboard and policy routes share.
+    func resolve(site: SiteSettings) throws -> TimeZone {
+        guard let zone = site.zone(named: timezone) else {
+            throw ValidationError("unknown time zone '\(timezone ?? "")' (use an IANA name such as Europe/Berlin)")
         }
         return zone
     }

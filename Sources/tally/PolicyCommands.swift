@@ -233,7 +233,9 @@ struct AllocCommand: AsyncParsableCommand {
         var replace = false
 
         func run() async throws {
-            let calendar = PeriodCalendar(timeZone: try zone.resolve())
+            let store = try await ConfiguredStore.open(database.db, config: nil, mustExist: false).store
+            // Dates are read in the site's zone, as `alloc show` prints them.
+            let calendar = PeriodCalendar(timeZone: try zone.resolve(site: await store.currentConfiguration().site))
             guard let startInstant = calendar.parse(start) else { throw ValidationError("--start: '\(start)' is not a date") }
             guard let endInstant = calendar.parseEnd(end) else { throw ValidationError("--end: '\(end)' is not a date") }
             guard let unit = Allocation.Unit(argument: unit) else { throw ValidationError("--unit: su, core-hours or gpu-hours") }
@@ -252,7 +254,6 @@ struct AllocCommand: AsyncParsableCommand {
                                         thresholds: thresholds.isEmpty ? [80, 100] : thresholds.sorted(), userLimitsMilli: limits,
                                         createdAt: Int64(Date().timeIntervalSince1970))
             if let problem = allocation.problem { throw ValidationError(problem) }
-            let store = try await StoreLocation.open(database.db, mustExist: false)
             guard try await store.saveAllocation(allocation, replacing: replace) else {
                 throw ValidationError("allocation \(name) exists (use --replace to change it)")
             }
@@ -271,8 +272,8 @@ struct AllocCommand: AsyncParsableCommand {
         var format: OutputFormat = .table
 
         func run() async throws {
-            let store = try await StoreLocation.open(database.db, mustExist: true)
-            let calendar = PeriodCalendar(timeZone: try zone.resolve())
+            let store = try await ConfiguredStore.open(database.db, config: nil, mustExist: true).store
+            let calendar = PeriodCalendar(timeZone: try zone.resolve(site: await store.currentConfiguration().site))
             print(PolicyTables.allocations(try await store.allocations(), calendar: calendar).render(format), terminator: "")
         }
     }
@@ -337,8 +338,8 @@ struct AllocCommand: AsyncParsableCommand {
         var note: String
 
         func run() async throws {
-            let store = try await StoreLocation.open(database.db, mustExist: true)
-            let calendar = PeriodCalendar(timeZone: try zone.resolve())
+            let store = try await ConfiguredStore.open(database.db, config: nil, mustExist: true).store
+            let calendar = PeriodCalendar(timeZone: try zone.resolve(site: await store.currentConfiguration().site))
             guard try await store.allocations().contains(where: { $0.name == name }) else {
                 throw ValidationError("no allocation named '\(name)' (tally alloc list)")
             }

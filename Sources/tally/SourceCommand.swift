@@ -18,9 +18,9 @@ struct SourceCommand: AsyncParsableCommand {
         @OptionGroup var zone: TimeZoneOption
 
         func run() async throws {
-            let store = try await StoreLocation.open(database.db, mustExist: true)
+            let store = try await ConfiguredStore.open(database.db, config: nil, mustExist: true).store
             let status = try await store.status()
-            let calendar = PeriodCalendar(timeZone: try zone.resolve())
+            let calendar = PeriodCalendar(timeZone: try zone.resolve(site: await store.currentConfiguration().site))
             var table = Table(columns: ["format", "source", "runs", "records", "rejected", "flagged", "last_read"],
                               numericColumns: [2, 3, 4, 5])
             for source in status.sources {

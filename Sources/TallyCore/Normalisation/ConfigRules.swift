@@ -1,3 +1,4 @@
+import Foundation
 /// What a rule can match a job on. Unset matchers match anything; a rule with more set
 /// matchers is more specific and wins over a less specific one.
 public struct RuleMatch: Sendable, Hashable, CustomStringConvertible {
@@ -173,5 +174,15 @@ public struct SiteSettings: Sendable, Hashable {
 
     public init(name: String? = nil, cluster: String? = nil, timeZone: String? = nil) {
         self.name = name; self.cluster = cluster; self.timeZone = timeZone
+    }
+
+    /// The zone every answer uses when a request names none (CLI, API, dashboard, policy): the
+    /// site's `timezone`, else UTC. One rule, so the same question gets the same answer everywhere.
+    public var zone: TimeZone { timeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")! }
+
+    /// `name` if given (nil when it is no IANA zone), else the site's zone.
+    public func zone(named name: String?) -> TimeZone? {
+        guard let name, !name.isEmpty else { return zone }
+        return TimeZone(identifier: name)
     }
 }

@@ -148,8 +148,9 @@ struct DashboardPages: Sendable {
     }
 
     /// The summary request for a view, with a default grouping.
-    static func request(_ parameters: Parameters, by fallback: ReportDimension) throws -> (SummaryRequest, Metric) {
-        var summary = try SummaryRequest(parameters)
+    static func request(_ parameters: Parameters, by fallback: ReportDimension, site: SiteSettings) throws
+        -> (SummaryRequest, Metric) {
+        var summary = try SummaryRequest(parameters, site: site)
         if summary.query.groupBy.isEmpty { summary.query.groupBy = [fallback] }
         let metric = parameters.get("metric").flatMap { Metric(name: $0) } ?? .coreHours
         return (summary, metric)
@@ -159,7 +160,7 @@ struct DashboardPages: Sendable {
 
     func overview(_ request: Request) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
-        let (summary, metric) = try Self.request(parameters, by: .account)
+        let (summary, metric) = try Self.request(parameters, by: .account, site: await store.currentConfiguration().site)
         // One pass over the rollups for the chart and both top tables: grouped by the chosen key,
         // group and user, then summed down. Utilisation needs capacity per row: asked for separately.
         let chosen = summary.query.groupBy[0]
@@ -209,7 +210,7 @@ struct DashboardPages: Sendable {
 
     func explorer(_ request: Request) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
-        let (summary, metric) = try Self.request(parameters, by: .account)
+        let (summary, metric) = try Self.request(parameters, by: .account, site: await store.currentConfiguration().site)
         let report = try await store.report(summary.query)
         let sort = parameters.get("sort").flatMap(Int.init)
         // Unsorted, only the rows shown need cells (a year of days per user has 180,000 rows).
@@ -249,7 +250,7 @@ struct DashboardPages: Sendable {
     }
 
     func explorerCSV(_ request: Request) async throws -> ByteBuffer {
-        let (summary, _) = try Self.request(request.uri.queryParameters, by: .account)
+        let (summary, _) = try Self.request(request.uri.queryParameters, by: .account, site: await store.currentConfiguration().site)
         let report = try await store.report(summary.query)
         return ByteBuffer(string: report.table(unit: .hours, metrics: summary.metrics).renderCSV())
     }
@@ -263,7 +264,7 @@ struct DashboardPages: Sendable {
 
     func gpu(_ request: Request) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
-        let (summary, _) = try Self.request(parameters, by: .gpuClass)
+        let (summary, _) = try Self.request(parameters, by: .gpuClass, site: await store.currentConfiguration().site)
         var overTime = summary.query
         overTime.groupBy = [.gpuClass]
         var models = summary.query
@@ -290,10 +291,10 @@ struct DashboardPages: Sendable {
 
     /// Every allocation's burn-down: the figures `tally alloc show` prints, and a chart of cumulative use.
     func allocations(_ request: Request) async throws -> ByteBuffer {
-        let now = request.uri.queryParameters.get("at").flatMap { PeriodCalendar(timeZone: TimeZone(identifier: "UTC")!).parse($0) }
-            ?? Int64(Date().timeIntervalSince1970)
-        let engine = PolicyEngine(store: store, configuration: await store.currentConfiguration())
-        let calendar = PeriodCalendar(timeZone: TimeZone(identifier: "UTC")!)
+        let configuration = await store.currentConfiguration()
+        let calendar = PeriodCalendar(timeZone: configuration.site.zone)
+        let now = request.uri.queryParameters.get("at").flatMap { calendar.parse($0) } ?? Int64(Date().timeIntervalSince1970)
+        let engine = PolicyEngine(store: store, configuration: configuration)
         let allocations = try await store.allocations()
         var body = allocations.isEmpty ? "<p>No allocations yet (<code>tally alloc create</code>).</p>" : ""
         for allocation in allocations {
