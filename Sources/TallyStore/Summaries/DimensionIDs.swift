@@ -173,6 +173,12 @@ struct DimensionDictionary: Sendable {
 
     func value(_ id: Int64) -> String { values[id] ?? "" }
 
+    /// Every stored name of a dimension (what the records hold).
+    func storedValues(_ dimension: ReportDimension) -> [String] {
+        let kind = DimensionColumn.kind(dimension)
+        return ids.filter { $0.key.kind == kind && $0.value > 0 }.map(\.key.value).sorted()
+    }
+
     /// For readers, who cannot insert: the id of a known value, else a negative id valid in
     /// this copy only (a name the stored summaries have never seen).
     mutating func provisionalID(_ dimension: ReportDimension, _ value: String) -> Int64 {

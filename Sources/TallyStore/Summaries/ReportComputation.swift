@@ -299,15 +299,24 @@ struct ReportComputation {
     }
 
     /// Capacity in scope of a row: its cluster and partition when grouped by them, else the
-    /// filter's single cluster or partition, else everything configured.
-    private func capacity(_ model: CapacityModel, keys: [String]?, over range: Range<Int64>) -> Capacity {
+    /// filter's single cluster or partition, else everything configured. Utilisation is per
+    /// cluster capacity: a row whose usage may come from a cluster with no `[[resource]]` has
+    /// none (blank), rather than being divided by another cluster's capacity.
+    private func capacity(_ model: CapacityModel, keys: [String]?, over range: Range<Int64>) -> Capacity? {
         func scope(_ dimension: ReportDimension) -> String? {
             if let keys, let index = query.groupBy.firstIndex(of: dimension) { return keys[index] }
             if let values = query.filters[dimension], values.count == 1 { return values.first }
             return nil
         }
-        return model.capacity(cluster: scope(.cluster), partition: scope(.partition), gpuModel: scope(.gpuModel),
-                              over: range)
+        let cluster = scope(.cluster)
+        let candidates = cluster.map { [$0] } ?? query.filters[.cluster].map { Array($0) } ?? dimensions.storedValues(.cluster)
+        guard candidates.allSatisfy({ name in model.resources.contains { $0.cluster == name } }) else { return nil }
+        return model.capacity(cluster: cluster, partition: scope(.partition), gpuModel: scope(.gpuModel), over: range)
+    }
+
+    /// Recorded clusters no `[[resource]]` gives a capacity (their utilisation is blank).
+    private func clustersWithoutCapacity() -> [String] {
+        dimensions.storedValues(.cluster).filter { name in !configuration.resources.contains { $0.cluster == name } }
     }
 
     private func metrics(for report: Report) -> [Metric] {
@@ -331,6 +340,11 @@ struct ReportComputation {
             let hours = Double(total.coreSeconds - total.coreSecondsBenchmarked) / 3600
             notes.append("\(fixedPoint(hours, places: 2)) core hours ran where no [[benchmark]] rule matched: "
                          + "they count 0 \(configuration.benchmarkKind) hours (tally config check lists them)")
+        }
+        let uncovered = clustersWithoutCapacity()
+        if !configuration.resources.isEmpty, !uncovered.isEmpty {
+            notes.append("no [[resource]] capacity for cluster \(uncovered.joined(separator: ", ")): its utilisation, "
+                         + "and that of rows mixing it with others, is blank (group by cluster to see the rest)")
         }
         return notes
     }
