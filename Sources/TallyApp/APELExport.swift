@@ -88,8 +88,11 @@ public struct APELExport: Sendable {
                     let jobEnd = record.end ?? (jobStart + record.wallSeconds)
                     let held = min(jobEnd, end) - max(jobStart, start)
                     guard held > 0 else { continue }
-                    // The record requires an FQAN: the VO's, with no role.
-                    let keys = plan(for: record.subject).pieces[0].keys
+                    // The record requires an FQAN: the VO's, with no role. Names (aliases) as they
+                    // stand at the last second held in the month, as summaries take them at the end.
+                    let lastHeld = min(jobEnd, end) - 1
+                    let gpuPlan = plan(for: record.subject)
+                    let keys = gpuPlan.pieces[gpuPlan.pieceIndex(at: lastHeld)].keys
                     guard let vo = vo(keys) else {
                         result.skipped["no VO (group or account) for the FQAN accelerator records require", default: 0] += 1
                         continue
@@ -99,6 +102,17 @@ public struct APELExport: Sendable {
                         siteName: site, count: Int64(record.gpus), availableDuration: Int64(record.gpus) * held,
                         model: record.gpuModel ?? "unknown")
                     accelerator.fqan = "/\(vo)/Role=NULL/Capability=NULL"
+                    // Busy time is not recorded: APEL's documented default, the time held.
+                    accelerator.activeDuration = accelerator.availableDuration
+                    if let model = record.gpuModel, let rule = configuration.gpuClasses.first(where: {
+                        $0.matches(model: model) && $0.validity.contains(lastHeld)
+                    }) {
+                        accelerator.cores = rule.acceleratorCores.map { $0 * Int64(record.gpus) }
+                        if let score = rule.benchmarkMilli {
+                            accelerator.benchmarkMilli = score
+                            accelerator.benchmarkType = rule.benchmarkType ?? configuration.benchmarkKind
+                        }
+                    }
                     accelerators.append(accelerator)
                     continue
                 }
@@ -186,13 +200,7 @@ public struct APELExport: Sendable {
         return result
     }
 
-    /// 12500 → "12.5", 10000 → "10.0" (as APEL writes scores).
-    static func decimal(milli: Int64) -> String {
-        var fraction = String(milli % 1000)
-        while fraction.count < 3 { fraction = "0" + fraction }
-        while fraction.count > 1, fraction.hasSuffix("0") { fraction.removeLast() }
-        return "\(milli / 1000).\(fraction)"
-    }
+    static func decimal(milli: Int64) -> String { APELMessageWriter.decimal(milli: milli) }
 }
 
 /// SSM's outgoing queue: python-dirq's `QueueSimple` layout, `DIR/<8 hex: minute>/<14 hex>`, each

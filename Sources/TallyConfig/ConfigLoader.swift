@@ -124,9 +124,12 @@ struct ConfigParser {
             }
             guard let name = reader.string("class", &self, required: true) else { continue }
             let factor = reader.milli("factor", &self) ?? 1000
-            configuration.gpuClasses.append(GPUClassRule(patterns: patterns, className: name, factorMilli: factor,
-                                                         validity: reader.validity(&self), line: reader.line ?? index))
-            reader.finish(allowed: ["models", "class", "factor", "valid_from", "valid_until"], &self)
+            configuration.gpuClasses.append(GPUClassRule(
+                patterns: patterns, className: name, factorMilli: factor, validity: reader.validity(&self),
+                line: reader.line ?? index, acceleratorCores: reader.integer("cores", &self),
+                benchmarkMilli: reader.milli("benchmark", &self), benchmarkType: reader.string("benchmark_type", &self)))
+            reader.finish(allowed: ["models", "class", "factor", "valid_from", "valid_until", "cores", "benchmark",
+                                    "benchmark_type"], &self)
         }
         for (index, var reader) in entries("charge_rate").enumerated() {
             let match = reader.match(&self)

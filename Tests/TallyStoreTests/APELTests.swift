@@ -281,6 +281,47 @@ enum APELLoaderRules {
         }
     }
 
+    /// Accelerator records name the VO as summaries do (aliases as they stand in that month), and
+    /// carry the Cores, Benchmark and ActiveDuration Tally knows (from [[gpu_class]]; busy time
+    /// is APEL's documented default, the time held).
+    @Test func gpuRecordsApplyAliasesAndCarryWhatTallyKnows() async throws {
+        let temporary = try TemporaryStore()
+        let text = """
+            [[alias]]
+            kind = "account"
+            from = "phys"
+            to = "physics"
+            valid_from = "2024-02-01"
+
+            [[gpu_class]]
+            models = ["a100*"]
+            class = "A100"
+            cores = 6912
+            benchmark = 19.5
+            benchmark_type = "FP64-TFLOPS"
+            """
+        _ = try await temporary.store.apply(try ConfigLoader.parse(text).configuration, text: text)
+        let file = try temporary.write("gpu.txt", [
+            StoreBehaviourTests.header,
+            "42|42|ann|phys|gpu|c1|2024-01-31T20:00:00|2024-01-31T22:00:00|2024-02-01T02:00:00|14400|00:10:00|cpu=8,mem=1G,node=1,gres/gpu:a100=2,gres/gpu=2|COMPLETED",
+        ].joined(separator: "\n") + "\n")
+        try await temporary.ingest(file)
+        let exporter = APELExport(configuration: await temporary.store.currentConfiguration())
+        var fqans: [String] = []
+        for month in [Self.january, Self.january + 1] {
+            let result = try await exporter.export(.gpu, month: month, store: temporary.store)
+            let object = try JSONSerialization.jsonObject(with: Data(result.messages[0].utf8)) as? [String: Any]
+            let usage = try #require((object?["UsageRecords"] as? [[String: Any]])?.first)
+            fqans.append(usage["FQAN"] as? String ?? "")
+            #expect(usage["Cores"] as? Int == 2 * 6912)
+            #expect(usage["ActiveDuration"] as? Int == 2 * 7200)
+            #expect(usage["Benchmark"] as? Double == 19.5)
+            #expect(usage["BenchmarkType"] as? String == "FP64-TFLOPS")
+            #expect(usage["Model"] as? String == "a100")
+        }
+        #expect(fqans == ["/phys/Role=NULL/Capability=NULL", "/physics/Role=NULL/Capability=NULL"])
+    }
+
     @Test func jobsWithoutABenchmarkAreListedNotDropped() async throws {
         let temporary = try TemporaryStore()
         let text = "[[benchmark]]\npartition = \"nothing-*\"\nscore = 10\n"

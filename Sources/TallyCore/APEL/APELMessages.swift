@@ -35,6 +35,14 @@ public struct APELMessageWriter: Sendable {
     }
 
     /// JSON accelerator messages (apel#459 `APEL-accelerator-message` v0.1).
+    /// 12500 → "12.5", 10000 → "10.0" (as APEL writes scores).
+    public static func decimal(milli: Int64) -> String {
+        var fraction = String(milli % 1000)
+        while fraction.count < 3 { fraction = "0" + fraction }
+        while fraction.count > 1, fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(milli / 1000).\(fraction)"
+    }
+
     public func acceleratorMessages(_ records: some Sequence<APELAcceleratorRecord>) -> [String] {
         var messages: [String] = []
         var items: [String] = []
@@ -52,9 +60,12 @@ public struct APELMessageWriter: Sendable {
                 {"MeasurementMonth": \(record.measurementMonth), "MeasurementYear": \(record.measurementYear), \
                 "AssociatedRecordType": "job", "AssociatedRecord": \(string(record.associatedRecord)), \
                 "GlobalUserName": \(string(record.globalUserName)), "FQAN": \(string(record.fqan)), \
-                "SiteName": \(string(record.siteName)), "Count": \(record.count), "Cores": null, \
-                "ActiveDuration": null, "AvailableDuration": \(record.availableDuration), "BenchmarkType": null, \
-                "Benchmark": null, "Type": "GPU", "Model": \(string(record.model))}
+                "SiteName": \(string(record.siteName)), "Count": \(record.count), \
+                "Cores": \(record.cores.map(String.init) ?? "null"), \
+                "ActiveDuration": \(record.activeDuration.map(String.init) ?? "null"), \
+                "AvailableDuration": \(record.availableDuration), "BenchmarkType": \(string(record.benchmarkType)), \
+                "Benchmark": \(record.benchmarkMilli.map { Self.decimal(milli: $0) } ?? "null"), "Type": "GPU", \
+                "Model": \(string(record.model))}
                 """
             if items.count == maxRecords || bytes + item.utf8.count + 128 >= maxBytes { flush() }
             items.append(item)

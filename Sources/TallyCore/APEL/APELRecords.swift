@@ -180,6 +180,12 @@ public struct APELAcceleratorRecord: Sendable, Hashable {
     /// Seconds the GPUs were held: count × wall time.
     public var availableDuration: Int64
     public var model: String
+    /// Accelerator cores in all `count` GPUs, when the GPU class says how many each has.
+    public var cores: Int64?
+    /// Seconds the GPUs were busy; APEL's documented default is AvailableDuration.
+    public var activeDuration: Int64?
+    public var benchmarkType: String?
+    public var benchmarkMilli: Int64?
 
     public init(measurementMonth: Int64, measurementYear: Int64, associatedRecord: String, siteName: String,
                 count: Int64, availableDuration: Int64, model: String) {

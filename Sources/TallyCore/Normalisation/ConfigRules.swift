@@ -68,10 +68,16 @@ public struct GPUClassRule: Sendable, Hashable {
     public var factorMilli: Int64
     public var validity: Validity
     public var line: Int
+    /// What APEL accelerator records carry when known: cores per GPU, and a benchmark score.
+    public var acceleratorCores: Int64?
+    public var benchmarkMilli: Int64?
+    public var benchmarkType: String?
 
-    public init(patterns: [Glob], className: String, factorMilli: Int64, validity: Validity = .always, line: Int = 0) {
+    public init(patterns: [Glob], className: String, factorMilli: Int64, validity: Validity = .always, line: Int = 0,
+                acceleratorCores: Int64? = nil, benchmarkMilli: Int64? = nil, benchmarkType: String? = nil) {
         self.patterns = patterns; self.className = className; self.factorMilli = factorMilli
         self.validity = validity; self.line = line
+        self.acceleratorCores = acceleratorCores; self.benchmarkMilli = benchmarkMilli; self.benchmarkType = benchmarkType
     }
 
     public func matches(model: String) -> Bool { patterns.contains { $0.matches(model) } }
