@@ -35,6 +35,9 @@ public struct APIRecord: Codable, Sendable, Hashable {
     public var cpuSeconds: Int64?
     public var energyJoules: Int64?
     public var billing: Int64?
+    /// Exact CPU allocation in thousandths of a core, when fractional (Kubernetes).
+    public var milliCores: Int64?
+    public var diskAllocBytes: Int64?
     public var state: String
     public var rawState: String?
     public var exitCode: Int?
@@ -46,7 +49,7 @@ public struct APIRecord: Codable, Sendable, Hashable {
         case wallSeconds = "wall_seconds", cores, gpus, gpuModel = "gpu_model", memAllocBytes = "mem_alloc_bytes"
         case memReqBytes = "mem_req_bytes", memUsedBytes = "mem_used_bytes", cpuSeconds = "cpu_seconds"
         case energyJoules = "energy_joules", billing, state, rawState = "raw_state", exitCode = "exit_code"
-        case exitSignal = "exit_signal"
+        case exitSignal = "exit_signal", milliCores = "milli_cores", diskAllocBytes = "disk_alloc_bytes"
     }
 
     /// A record with only what is required; set the rest field by field.
@@ -63,6 +66,7 @@ public struct APIRecord: Codable, Sendable, Hashable {
         cores = record.cores; gpus = record.gpus; gpuModel = record.gpuModel; memAllocBytes = record.memoryAllocated
         memReqBytes = record.memoryRequested; memUsedBytes = record.memoryUsedPeak; cpuSeconds = record.cpuSeconds
         energyJoules = record.energyJoules; billing = record.billing; state = record.state.rawValue
+        milliCores = record.milliCores; diskAllocBytes = record.diskAllocated
         rawState = record.rawState; exitCode = record.exitCode; exitSignal = record.exitSignal
     }
 
@@ -86,7 +90,8 @@ public struct APIRecord: Codable, Sendable, Hashable {
                 wallSeconds: wallSeconds ?? (start != nil && end != nil ? max(0, end! - start!) : 0),
                 cores: cores ?? 0, gpus: gpus ?? 0, gpuModel: gpuModel, memoryAllocated: memAllocBytes,
                 memoryRequested: memReqBytes, memoryUsedPeak: memUsedBytes, cpuSeconds: cpuSeconds,
-                energyJoules: energyJoules, billing: billing, state: jobState, rawState: rawState ?? state.uppercased(),
+                energyJoules: energyJoules, billing: billing, milliCores: milliCores, diskAllocated: diskAllocBytes,
+                state: jobState, rawState: rawState ?? state.uppercased(),
                 exitCode: exitCode, exitSignal: exitSignal, origin: SourcePosition(file: "api", line: index))
         } catch {
             throw .invalid(error.description)

@@ -28,7 +28,9 @@ enum OpenAPIDocument {
               "mem_req_bytes": {"type": "integer"}, "mem_used_bytes": {"type": "integer"},
               "cpu_seconds": {"type": "integer"}, "energy_joules": {"type": "integer"}, "billing": {"type": "integer"},
               "state": {"type": "string"}, "raw_state": {"type": "string"},
-              "exit_code": {"type": "integer"}, "exit_signal": {"type": "integer"}
+              "exit_code": {"type": "integer"}, "exit_signal": {"type": "integer"},
+              "milli_cores": {"type": "integer", "description": "exact CPU allocation in thousandths of a core, when fractional"},
+              "disk_alloc_bytes": {"type": "integer"}
             }
           },
           "AuditorRecord": {

@@ -1,16 +1,18 @@
 import Foundation
 import Testing
 import TallyApp
+import TallyConfig
 @testable import TallyCollectors
 @testable import TallyCore
 @testable import TallyStore
 
 @Suite struct SnapshotTests {
     static func pod(uid: String, phase: String, start: String?, finished: String? = nil, cpu: String = "2",
-                    memory: String = "4Gi", gpu: String? = nil) -> String {
+                    memory: String = "4Gi", gpu: String? = nil, disk: String? = nil) -> String {
         let state = finished.map { #"{"terminated": {"startedAt": "\#(start!)", "finishedAt": "\#($0)", "exitCode": 0}}"# }
             ?? (start.map { #"{"running": {"startedAt": "\#($0)"}}"# } ?? #"{"waiting": {}}"#)
-        let gpuLine = gpu.map { #", "nvidia.com/gpu": "\#($0)""# } ?? ""
+        let gpuLine = (gpu.map { #", "nvidia.com/gpu": "\#($0)""# } ?? "")
+            + (disk.map { #", "ephemeral-storage": "\#($0)""# } ?? "")
         return """
             {"metadata": {"name": "pod-\(uid)", "namespace": "team-a", "uid": "\(uid)", "labels": {"user": "alice"},
                           "creationTimestamp": "2024-05-01T09:00:00Z"},
@@ -71,11 +73,12 @@ import TallyApp
         #expect(a.user == "alice")
         let b = try #require(jobs.first { $0.localJobID == "b" })
         #expect(b.wallSeconds == 2 * 3600 + 60)
-        #expect(b.cores == 1)  // 500m rounds to one core
+        #expect(b.cores == 1)  // 500m counts as one whole core (job size)…
+        #expect(b.milliCores == 500)  // …but is charged exactly
         #expect(b.gpus == 1)
         let report = try await temporary.store.report(ReportQuery(period: .total))
         #expect(report.total.jobs == 2)
-        #expect(report.total.coreSeconds == 2 * a.wallSeconds + b.wallSeconds)
+        #expect(report.total.coreSeconds == 2 * a.wallSeconds + b.wallSeconds / 2)
 
         // Re-reading the same snapshots changes nothing.
         let before = try await temporary.digest()
@@ -87,6 +90,44 @@ import TallyApp
         #expect(coverage[0].snapshots == 5)
         #expect(coverage[0].gaps.map(\.from) == [utc("2024-05-01T13:00:00")])
         #expect(coverage[0].gaps.map(\.to) == [utc("2024-05-03T00:00:00")])
+    }
+
+    /// 1500m for exactly one hour across a day boundary is 1.5 core-hours, split exactly at
+    /// midnight (not 2, as rounding to whole cores charged); 10 GiB of ephemeral storage is
+    /// 10 GiB-hours of disk; Nomad's DiskMB and ai4-accounting's disk_MB count the same way.
+    @Test(arguments: Backend.all) func milliCoresAndDiskAreChargedExactly(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        let directory = temporary.directory.appendingPathComponent("exact")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(Self.list([Self.pod(uid: "m", phase: "Succeeded", start: "2024-05-01T23:30:00Z",
+                                     finished: "2024-05-02T00:30:00Z", cpu: "1500m", disk: "10Gi")]).utf8)
+            .write(to: directory.appendingPathComponent("2024-05-02T01:00:00Z.json"))
+        try await ingest(temporary, directory, platform: .kubernetes)
+        let days = try await temporary.store.report(ReportQuery(period: .day))
+        #expect(days.rows.map(\.amounts.coreSeconds) == [2700, 2700])
+        #expect(days.total.coreSeconds == 5400)
+        #expect(days.total.diskMiBSeconds == 10 * 1024 * 3600)
+        #expect(days.metrics.contains(.diskGBHours))
+        #expect(Metric.diskGBHours.value(days.total, unit: .hours) == 10)
+        let job = try #require(try await temporary.store.jobs(JobQuery()).first)
+        #expect(job.cores == 2 && job.milliCores == 1500 && job.diskAllocated == 10 << 30)
+        // A configuration change re-reads the stored facts: still exact.
+        let text = "[[alias]]\nkind = \"account\"\nfrom = \"team-a\"\nto = \"team\"\n"
+        _ = try await temporary.store.apply(try ConfigLoader.parse(text).configuration, text: text)
+        #expect(try await temporary.store.report(ReportQuery(period: .total)).total.coreSeconds == 5400)
+
+        let nomad = temporary.directory.appendingPathComponent("nomad-disk")
+        try FileManager.default.createDirectory(at: nomad, withIntermediateDirectories: true)
+        try Data("""
+            [{"ID": "alloc-d", "JobID": "d", "Namespace": "ai4", "ClientStatus": "complete",
+              "AllocatedResources": {"Tasks": {"main": {"Cpu": {"ReservedCores": [0]}, "Memory": {"MemoryMB": 100}}},
+                                     "Shared": {"DiskMB": 2048}},
+              "TaskStates": {"main": {"State": "dead", "StartedAt": "2024-05-03T10:00:00Z", "FinishedAt": "2024-05-03T12:00:00Z"}}}]
+            """.utf8).write(to: nomad.appendingPathComponent("20240503T130000.json"))
+        try await ingest(temporary, nomad, platform: .nomad)
+        let window = utc("2024-05-03")..<utc("2024-05-04")
+        let nomadDay = try await temporary.store.report(ReportQuery(window: window, period: .total))
+        #expect(nomadDay.total.diskMiBSeconds == 2048 * 7200)
     }
 
     static func ai4(_ status: String, start: String, end: String? = nil) -> String {

@@ -14,8 +14,10 @@ import TallyCore
 /// without an end time stays charged up to the last snapshot that saw it (an undercount that
 /// `tally coverage` makes visible through gaps).
 ///
-/// Kubernetes CPU requests are fractional (`500m`); records hold whole cores, so they are rounded
-/// to the nearest core (at least one when anything was requested).
+/// Kubernetes CPU requests are fractional (`500m`): records keep the exact milli-cores, and core
+/// hours are charged from them (job-size buckets count the nearest whole core, at least one).
+/// Local disk is charged as GB-hours: Kubernetes `ephemeral-storage` requests, Nomad's
+/// `AllocatedResources.Shared.DiskMB`, ai4-accounting's `disk_MB`.
 public struct SnapshotCollector: LineCollector {
     public struct Options: Sendable {
         /// `.kubernetes` or `.nomad`.
@@ -126,6 +128,7 @@ public struct SnapshotCollector: LineCollector {
             submit: seen.submit, start: start, end: end, wallSeconds: state == .pending ? 0 : wall,
             cores: seen.cores, gpus: seen.gpus, gpuModel: seen.gpuModel,
             memoryAllocated: seen.memoryBytes, memoryRequested: seen.memoryBytes,
+            milliCores: seen.milliCores, diskAllocated: seen.diskBytes,
             state: state, rawState: seen.rawState, exitCode: seen.exitCode,
             origin: SourcePosition(file: file, line: 1))
     }
@@ -146,6 +149,9 @@ struct Observation {
     var gpus = 0
     var gpuModel: String?
     var memoryBytes: Int64?
+    /// Exact CPU request in thousandths of a core, when fractional.
+    var milliCores: Int64?
+    var diskBytes: Int64?
     var state = JobState.unknown
     var rawState = ""
     var exitCode: Int?
@@ -165,6 +171,7 @@ struct Observation {
         start = RFC3339.parse(status["startTime"])
         var milliCPU: Int64 = 0
         var memory: Int64 = 0
+        var disk: Int64 = 0
         for case let container as [String: Any] in spec["containers"] as? [Any] ?? [] {
             let resources = container["resources"] as? [String: Any] ?? [:]
             let requests = resources["requests"] as? [String: Any] ?? [:]
@@ -174,12 +181,15 @@ struct Observation {
             }
             milliCPU += Int64(((quantity("cpu") ?? 0) * 1000).rounded())
             memory += Int64((quantity("memory") ?? 0).rounded())
+            disk += Int64((quantity("ephemeral-storage") ?? 0).rounded())
             for key in ["nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915"] {
                 if let count = quantity(key) { gpus += Int(count.rounded()) }
             }
         }
-        cores = milliCPU == 0 ? 0 : max(1, Int((Double(milliCPU) / 1000).rounded()))
+        cores = Int(UsageFacts.wholeCores(milli: milliCPU))
+        milliCores = milliCPU % 1000 == 0 ? nil : milliCPU
         memoryBytes = memory > 0 ? memory : nil
+        diskBytes = disk > 0 ? disk : nil
         var finished: [Int64] = []
         for case let container as [String: Any] in status["containerStatuses"] as? [Any] ?? [] {
             let stateInfo = container["state"] as? [String: Any] ?? [:]
@@ -221,6 +231,8 @@ struct Observation {
             }
         }
         memoryBytes = memory > 0 ? memory * 1_048_576 : nil
+        let shared = (allocation["AllocatedResources"] as? [String: Any])?["Shared"] as? [String: Any] ?? [:]
+        diskBytes = ((shared["DiskMB"] as? NSNumber)?.int64Value).flatMap { $0 > 0 ? $0 * 1_048_576 : nil }
         let states = allocation["TaskStates"] as? [String: Any] ?? [:]
         let started = states.values.compactMap { ($0 as? [String: Any])?["StartedAt"] }.compactMap(RFC3339.parse)
         let finished = states.values.compactMap { ($0 as? [String: Any])?["FinishedAt"] }.compactMap(RFC3339.parse)
@@ -255,6 +267,7 @@ struct Observation {
         cores = Int(number("cpu_num") > 0 ? number("cpu_num") : number("cpu_MHz"))
         gpus = Int(number("gpu_num"))
         memoryBytes = number("memory_MB") > 0 ? number("memory_MB") * 1_048_576 : nil
+        diskBytes = number("disk_MB") > 0 ? number("disk_MB") * 1_048_576 : nil
         rawState = job["status"] as? String ?? ""
         state = switch rawState {
         case "running": .running

@@ -12,14 +12,25 @@ public struct UsageFacts: Sendable, Hashable {
     public var memoryMiB: Int64
     /// CPU time used; nil when the source did not say (then efficiency skips this job).
     public var cpuSeconds: Int64?
+    /// The exact CPU allocation in thousandths of a core when fractional, else nil.
+    public var milliCores: Int64?
+    /// Local disk allocated, MiB.
+    public var diskMiB: Int64
 
     public init(start: Int64?, wallSeconds: Int64, end: Int64?, submit: Int64?, state: JobState,
-                cores: Int64, gpus: Int64, memoryMiB: Int64, cpuSeconds: Int64?, eligible: Int64? = nil) {
+                cores: Int64, gpus: Int64, memoryMiB: Int64, cpuSeconds: Int64?, eligible: Int64? = nil,
+                milliCores: Int64? = nil, diskMiB: Int64 = 0) {
         self.start = start; self.wallSeconds = wallSeconds; self.end = end; self.submit = submit
         self.eligible = eligible
         self.state = state; self.cores = cores; self.gpus = gpus; self.memoryMiB = memoryMiB
         self.cpuSeconds = cpuSeconds
+        self.milliCores = milliCores.flatMap { $0 == cores * 1000 ? nil : $0 }
+        self.diskMiB = diskMiB
     }
+
+    /// Whole cores for a fractional allocation: the nearest, at least one (what job-size buckets
+    /// and `avg_cores` count; core seconds use the exact milli-cores).
+    public static func wholeCores(milli: Int64) -> Int64 { milli == 0 ? 0 : max(1, (milli + 500) / 1000) }
 
     /// The span during which the job held resources: `[start, start + wall)`.
     ///
@@ -79,14 +90,25 @@ public struct UsageFacts: Sendable, Hashable {
         guard upper > lower else { return result }
         let seconds = upper - lower
         result.wallSeconds = seconds
-        result.coreSeconds = seconds * cores
+        if let milliCores {
+            // Fractional cores: a cumulative floor, so every split adds up to the whole job's.
+            result.coreSeconds = cumulativeMilli(milliCores, at: upper) - cumulativeMilli(milliCores, at: lower)
+        } else {
+            result.coreSeconds = seconds * cores
+        }
         result.gpuSeconds = seconds * gpus
         result.memoryMiBSeconds = seconds * memoryMiB
+        result.diskMiBSeconds = seconds * diskMiB
         if cpuSeconds != nil {
             result.cpuSeconds = cumulativeCPU(at: upper) - cumulativeCPU(at: lower)
             result.coreSecondsWithCPU = result.coreSeconds
         }
         return result
+    }
+
+    private func cumulativeMilli(_ milli: Int64, at instant: Int64) -> Int64 {
+        guard let interval = usageInterval else { return 0 }
+        return Int64(Int128(milli) * Int128(instant - interval.lowerBound) / 1000)
     }
 
     private func cumulativeCPU(at instant: Int64) -> Int64 {
@@ -121,6 +143,8 @@ public struct UsageAmounts: Sendable, Hashable, Codable {
     public var cpuSeconds: Int64 = 0
     public var gpuSeconds: Int64 = 0
     public var memoryMiBSeconds: Int64 = 0
+    /// Local disk allocated × time (Nomad and Kubernetes snapshots), MiB-seconds.
+    public var diskMiBSeconds: Int64 = 0
     /// Core seconds of the jobs whose CPU time is known: the denominator of efficiency.
     public var coreSecondsWithCPU: Int64 = 0
     /// Per-job figures, counted where the job is counted: wait (eligible → start) over the jobs
@@ -157,6 +181,7 @@ public struct UsageAmounts: Sendable, Hashable, Codable {
         lhs.cpuSeconds += rhs.cpuSeconds
         lhs.gpuSeconds += rhs.gpuSeconds
         lhs.memoryMiBSeconds += rhs.memoryMiBSeconds
+        lhs.diskMiBSeconds += rhs.diskMiBSeconds
         lhs.coreSecondsWithCPU += rhs.coreSecondsWithCPU
         lhs.waitSeconds += rhs.waitSeconds
         lhs.startedJobs += rhs.startedJobs
@@ -176,6 +201,7 @@ public struct UsageAmounts: Sendable, Hashable, Codable {
         lhs.cpuSeconds -= rhs.cpuSeconds
         lhs.gpuSeconds -= rhs.gpuSeconds
         lhs.memoryMiBSeconds -= rhs.memoryMiBSeconds
+        lhs.diskMiBSeconds -= rhs.diskMiBSeconds
         lhs.coreSecondsWithCPU -= rhs.coreSecondsWithCPU
         lhs.waitSeconds -= rhs.waitSeconds
         lhs.startedJobs -= rhs.startedJobs

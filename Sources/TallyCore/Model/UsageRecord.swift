@@ -35,7 +35,13 @@ public struct UsageRecord: Sendable, Hashable {
     public let wallSeconds: Int64
 
     // What
+    /// Whole cores (fractional requests rounded to the nearest, at least one).
     public let cores: Int
+    /// The exact CPU allocation in thousandths of a core when it is fractional (Kubernetes
+    /// `1500m`); nil when `cores` is exact. Core seconds are charged from this.
+    public let milliCores: Int64?
+    /// Local (ephemeral) disk allocated, bytes: Nomad `DiskMB`, Kubernetes `ephemeral-storage`.
+    public let diskAllocated: Int64?
     public let gpus: Int
     public let gpuModel: String?
     public let memoryAllocated: Int64?
@@ -64,6 +70,7 @@ public struct UsageRecord: Sendable, Hashable {
         cores: Int, gpus: Int = 0, gpuModel: String? = nil,
         memoryAllocated: Int64? = nil, memoryRequested: Int64? = nil, memoryUsedPeak: Int64? = nil,
         cpuSeconds: Int64? = nil, energyJoules: Int64? = nil, billing: Int64? = nil,
+        milliCores: Int64? = nil, diskAllocated: Int64? = nil,
         state: JobState, rawState: String? = nil, exitCode: Int? = nil, exitSignal: Int? = nil,
         origin: SourcePosition
     ) throws(RecordError) {
@@ -76,7 +83,8 @@ public struct UsageRecord: Sendable, Hashable {
         if gpus > Self.maxPlausibleCores { throw .implausible("GPUs", Int64(gpus)) }
         for (label, value) in [("memory allocated", memoryAllocated), ("memory requested", memoryRequested),
                                ("memory used", memoryUsedPeak), ("CPU seconds", cpuSeconds),
-                               ("energy", energyJoules), ("billing", billing)] {
+                               ("energy", energyJoules), ("billing", billing), ("milli-cores", milliCores),
+                               ("disk allocated", diskAllocated)] {
             if let value, value < 0 { throw .negative(label) }
         }
         if wallSeconds > 0, start == nil { throw .usageWithoutStart }
@@ -88,6 +96,9 @@ public struct UsageRecord: Sendable, Hashable {
         self.submit = submit; self.eligible = eligible; self.start = start; self.end = end
         self.wallSeconds = wallSeconds
         self.cores = cores; self.gpus = gpus; self.gpuModel = gpuModel
+        // Whole-core allocations keep no fraction: one representation per allocation.
+        self.milliCores = milliCores.flatMap { $0 == Int64(cores) * 1000 ? nil : $0 }
+        self.diskAllocated = diskAllocated
         self.memoryAllocated = memoryAllocated; self.memoryRequested = memoryRequested
         self.memoryUsedPeak = memoryUsedPeak; self.cpuSeconds = cpuSeconds
         self.energyJoules = energyJoules; self.billing = billing
@@ -116,7 +127,8 @@ public struct UsageRecord: Sendable, Hashable {
     public var usage: UsageFacts {
         UsageFacts(start: start, wallSeconds: wallSeconds, end: end, submit: submit, state: state,
                    cores: Int64(cores), gpus: Int64(gpus),
-                   memoryMiB: (memoryAllocated ?? 0) / 1_048_576, cpuSeconds: cpuSeconds, eligible: eligible)
+                   memoryMiB: (memoryAllocated ?? 0) / 1_048_576, cpuSeconds: cpuSeconds, eligible: eligible,
+                   milliCores: milliCores, diskMiB: (diskAllocated ?? 0) / 1_048_576)
     }
 }
 

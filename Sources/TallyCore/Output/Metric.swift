@@ -6,6 +6,8 @@ public enum Metric: String, Sendable, CaseIterable, Codable {
     case cpuHours = "cpu_hours"
     case gpuHours = "gpu_hours"
     case memoryGBHours = "mem_gb_hours"
+    /// Local disk allocated × time (snapshot sources), GiB-hours.
+    case diskGBHours = "disk_gb_hours"
     case efficiency
     case waitHours = "wait_hours"
     case averageWaitHours = "avg_wait_hours"
@@ -58,6 +60,7 @@ public enum Metric: String, Sendable, CaseIterable, Codable {
             return Double(amounts.cpuSeconds) / scale
         case .gpuHours: return Double(amounts.gpuSeconds) / scale
         case .memoryGBHours: return Double(amounts.memoryMiBSeconds) / 1024 / scale
+        case .diskGBHours: return Double(amounts.diskMiBSeconds) / 1024 / scale
         case .efficiency:
             // Over the jobs whose CPU time is known only: unknown is not zero.
             guard amounts.coreSecondsWithCPU > 0 else { return nil }

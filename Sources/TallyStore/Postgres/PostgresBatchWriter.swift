@@ -170,6 +170,7 @@ struct PostgresBatchWriter {
                 copy.int(sourceID); copy.int(Int64(record.origin.line))
                 let span = record.usage.touchSpan
                 copy.int(span?.lowerBound); copy.int(span?.upperBound)
+                copy.int(record.milliCores); copy.int(record.diskAllocated)
                 copy.endRow()
                 if copy.byteCount >= 1 << 20 { try await writer.write(copy.take()) }
             }

@@ -110,6 +110,12 @@ enum PostgresSchema {
         (6, "records per state", StateCounts.table.replacingOccurrences(of: "INTEGER", with: "BIGINT")),
         (7, "flagged lines", Schema.flaggedLineTable.replacingOccurrences(of: "INTEGER PRIMARY KEY", with: "BIGSERIAL PRIMARY KEY")
             .replacingOccurrences(of: "INTEGER", with: "BIGINT")),
+        (8, "fractional cores and disk", """
+            ALTER TABLE job ADD COLUMN IF NOT EXISTS milli_cores BIGINT;
+            ALTER TABLE job ADD COLUMN IF NOT EXISTS disk BIGINT;
+            ALTER TABLE rollup_day ADD COLUMN IF NOT EXISTS disk BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE rollup_month ADD COLUMN IF NOT EXISTS disk BIGINT NOT NULL DEFAULT 0
+            """),
     ]
 
     /// Room left in each page lets summary updates stay on their page (HOT updates), without a new

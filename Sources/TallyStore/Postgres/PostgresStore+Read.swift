@@ -52,8 +52,9 @@ extension PostgresStore {
                                                dimensions: dictionary, dialect: .postgres)
                 try await forEachRow(text) { row in
                     let (facts, ids) = try StoredQueries.facts(row, states: states)
-                    let host = hosts ? HostList.first(try row.optionalText(20)) : ""
-                    try computation.addRaw(facts, recorded: ids, touched: try row.int(18)..<row.int(19), host: host,
+                    let after = StoredQueries.factsColumnCount  // t0, t1, then the node list
+                    let host = hosts ? HostList.first(try row.optionalText(after + 2)) : ""
+                    try computation.addRaw(facts, recorded: ids, touched: try row.int(after)..<row.int(after + 1), host: host,
                                            sweep: sweep)
                 }
             }

@@ -20,9 +20,11 @@ enum FactBlockTable {
     @discardableResult
     static func fill(_ db: Database) throws -> Int64 {
         try db.execute(sql: "DELETE FROM fact_block")
-        let statement = try db.makeStatement(sql: """
-            SELECT id, \(StoredQueries.factsColumns), node_list FROM job ORDER BY id
-            """)
+        // Migrations before v15 fill a job table without the allocation columns.
+        let hasAllocation = try db.columns(in: "job").contains { $0.name == "milli_cores" }
+        let columns = hasAllocation ? StoredQueries.factsColumns
+            : StoredQueries.factsColumns.replacingOccurrences(of: "milli_cores, disk", with: "NULL, NULL")
+        let statement = try db.makeStatement(sql: "SELECT id, \(columns), node_list FROM job ORDER BY id")
         var changes = FactBlockChanges()
         var jobs: Int64 = 0
         let count = DimensionIDs.recordedCount
@@ -39,8 +41,9 @@ enum FactBlockTable {
                                    submit: optional(13), state: states.state(ids.state),
                                    cores: sqlite3_column_int64(handle, 14), gpus: sqlite3_column_int64(handle, 15),
                                    memoryMiB: (optional(16) ?? 0) / 1_048_576, cpuSeconds: optional(17),
-                                   eligible: optional(18))
-            let nodes = sqlite3_column_type(handle, 19) == SQLITE_NULL ? "" : String(cString: sqlite3_column_text(handle, 19))
+                                   eligible: optional(18), milliCores: optional(19),
+                                   diskMiB: (optional(20) ?? 0) / 1_048_576)
+            let nodes = sqlite3_column_type(handle, 21) == SQLITE_NULL ? "" : String(cString: sqlite3_column_text(handle, 21))
             let host = try dictionary.hostID(HostList.first(nodes), db)
             changes.set(jobID: sqlite3_column_int64(handle, 0), facts: facts, ids: ids, host: host)
             if facts.touchSpan != nil { jobs += 1 }

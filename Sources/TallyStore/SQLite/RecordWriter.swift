@@ -171,6 +171,7 @@ struct RecordWriter {
         int(run.sourceID); int(Int64(record.origin.line))
         let span = facts.touchSpan
         int(span?.lowerBound); int(span?.upperBound)
+        int(record.milliCores); int(record.diskAllocated)
     }
 
     private func step(_ statement: Statement) throws {

@@ -180,6 +180,12 @@ enum Schema {
         migrator.registerMigration("v14: flagged lines") { db in
             try db.execute(sql: Schema.flaggedLineTable)
         }
+        migrator.registerMigration("v15: fractional cores and disk") { db in
+            // Kubernetes milli-cores charged exactly, and local disk (GB-hours); the fact slots
+            // hold both, so they are filled again.
+            try db.execute(sql: "ALTER TABLE job ADD COLUMN milli_cores INTEGER; ALTER TABLE job ADD COLUMN disk INTEGER")
+            try FactBlockTable.fill(db)
+        }
         return migrator
     }
 
@@ -260,13 +266,13 @@ enum Schema {
 enum RollupColumns {
     static let keys = DimensionColumn.all.prefix(DimensionIDs.rollupCount).map(\.column).joined(separator: ", ")
     static let amounts = ["jobs", "wall", "core", "cpu", "gpu", "mem", "core_cpu", "wait", "started", "job_cores",
-                          "job_gpus", "bench", "core_bench", "gpu_norm", "charge"]
+                          "job_gpus", "bench", "core_bench", "gpu_norm", "charge", "disk"]
 
     static func values(_ amounts: UsageAmounts) -> [Int64] {
         [amounts.jobs, amounts.wallSeconds, amounts.coreSeconds, amounts.cpuSeconds, amounts.gpuSeconds,
          amounts.memoryMiBSeconds, amounts.coreSecondsWithCPU, amounts.waitSeconds, amounts.startedJobs,
          amounts.jobCores, amounts.jobGPUs, amounts.benchmarkMilli, amounts.coreSecondsBenchmarked,
-         amounts.gpuWeightedMilli, amounts.chargeMilli]
+         amounts.gpuWeightedMilli, amounts.chargeMilli, amounts.diskMiBSeconds]
     }
 
     static func amounts(_ value: (Int32) -> Int64, from first: Int32) -> UsageAmounts {
@@ -277,7 +283,7 @@ enum RollupColumns {
         result.waitSeconds = value(first + 7); result.startedJobs = value(first + 8); result.jobCores = value(first + 9)
         result.jobGPUs = value(first + 10); result.benchmarkMilli = value(first + 11)
         result.coreSecondsBenchmarked = value(first + 12); result.gpuWeightedMilli = value(first + 13)
-        result.chargeMilli = value(first + 14)
+        result.chargeMilli = value(first + 14); result.diskMiBSeconds = value(first + 15)
         return result
     }
 }

@@ -5,9 +5,10 @@ import TallyCore
 /// a few hundred blobs and loops over plain memory instead of decoding a million rows: its cost
 /// follows the number of jobs, not the number of name combinations (issue 17).
 ///
-/// Layout (little-endian): t0, t1, start, end, submit, eligible, wall, cpu, memory MiB as Int64
-/// (`Int64.min` for nil), cores and GPUs as Int32, the nine recorded ids as UInt32, then the
-/// dictionary id of the first host (0 when unknown; host rules match it).
+/// Layout (little-endian): t0, t1, start, end, submit, eligible, wall, cpu as Int64 (`Int64.min`
+/// for nil), memory and disk MiB as UInt32, cores as Int32 (a fractional allocation as minus
+/// its milli-cores), GPUs as Int32, the nine recorded ids as UInt32, then the dictionary id of
+/// the first host (0 when unknown; host rules match it).
 /// An empty slot (no job, or one that contributes nothing) has t0 = `Int64.min`.
 struct FactSlot: Equatable {
     var touched: Range<Int64>
@@ -39,8 +40,10 @@ struct FactSlot: Equatable {
         put(facts.eligible ?? none, 40)
         put(facts.wallSeconds, 48)
         put(facts.cpuSeconds ?? none, 56)
-        put(facts.memoryMiB, 64)
-        pointer.storeBytes(of: Int32(clamping: facts.cores).littleEndian, toByteOffset: 72, as: Int32.self)
+        pointer.storeBytes(of: UInt32(clamping: facts.memoryMiB).littleEndian, toByteOffset: 64, as: UInt32.self)
+        pointer.storeBytes(of: UInt32(clamping: facts.diskMiB).littleEndian, toByteOffset: 68, as: UInt32.self)
+        let cores = facts.milliCores.map { -Int32(clamping: $0) } ?? Int32(clamping: facts.cores)
+        pointer.storeBytes(of: cores.littleEndian, toByteOffset: 72, as: Int32.self)
         pointer.storeBytes(of: Int32(clamping: facts.gpus).littleEndian, toByteOffset: 76, as: Int32.self)
         for index in 0..<DimensionIDs.recordedCount {
             pointer.storeBytes(of: UInt32(truncatingIfNeeded: ids[index]).littleEndian,
@@ -92,11 +95,15 @@ struct FactSlot: Equatable {
 
     @inline(__always)
     static func facts(_ pointer: UnsafeRawPointer, state: JobState) -> UsageFacts {
-        UsageFacts(start: optional(pointer, 16), wallSeconds: int(pointer, 48), end: optional(pointer, 24),
-                   submit: optional(pointer, 32), state: state,
-                   cores: Int64(Int32(littleEndian: pointer.loadUnaligned(fromByteOffset: 72, as: Int32.self))),
-                   gpus: Int64(Int32(littleEndian: pointer.loadUnaligned(fromByteOffset: 76, as: Int32.self))),
-                   memoryMiB: int(pointer, 64), cpuSeconds: optional(pointer, 56), eligible: optional(pointer, 40))
+        let cores = Int64(Int32(littleEndian: pointer.loadUnaligned(fromByteOffset: 72, as: Int32.self)))
+        let milli: Int64? = cores < 0 ? -cores : nil
+        return UsageFacts(start: optional(pointer, 16), wallSeconds: int(pointer, 48), end: optional(pointer, 24),
+                          submit: optional(pointer, 32), state: state,
+                          cores: milli.map(UsageFacts.wholeCores(milli:)) ?? cores,
+                          gpus: Int64(Int32(littleEndian: pointer.loadUnaligned(fromByteOffset: 76, as: Int32.self))),
+                          memoryMiB: Int64(UInt32(littleEndian: pointer.loadUnaligned(fromByteOffset: 64, as: UInt32.self))),
+                          cpuSeconds: optional(pointer, 56), eligible: optional(pointer, 40), milliCores: milli,
+                          diskMiB: Int64(UInt32(littleEndian: pointer.loadUnaligned(fromByteOffset: 68, as: UInt32.self))))
     }
 }
 

@@ -8,7 +8,7 @@ enum JobRows {
         "natural_key", "fingerprint", "format", "site", "cluster", "account", "grp", "usr", "partition", "qos", "state",
         "gpu_model", "job_id", "local_job_id", "name", "raw_state", "submit", "eligible", "start", "end_time", "wall",
         "cores", "gpus", "nodes", "node_list", "mem_alloc", "mem_req", "mem_used", "cpu", "energy", "billing",
-        "exit_code", "exit_signal", "source_id", "line", "t0", "t1",
+        "exit_code", "exit_signal", "source_id", "line", "t0", "t1", "milli_cores", "disk",
     ]
     static let columnList = columns.joined(separator: ", ")
 
@@ -25,6 +25,10 @@ enum JobRows {
                                  record.memoryRequested, record.memoryUsedPeak, record.cpuSeconds, record.energyJoules,
                                  record.billing, record.exitCode.map(Int64.init), record.exitSignal.map(Int64.init)]
         for number in numbers { hash.combine(number) }
+        // Added later: only records that have them hash them, so older fingerprints stay valid.
+        if record.milliCores != nil || record.diskAllocated != nil {
+            hash.combine(record.milliCores); hash.combine(record.diskAllocated)
+        }
         return Int64(bitPattern: hash.value)
     }
 

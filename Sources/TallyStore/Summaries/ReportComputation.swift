@@ -323,6 +323,7 @@ struct ReportComputation {
         var metrics = Metric.basic
         let total = report.total
         if total.gpuSeconds > 0 { metrics.append(.averageGPUs) }
+        if total.diskMiBSeconds > 0 { metrics.insert(.diskGBHours, at: metrics.firstIndex(of: .efficiency) ?? metrics.count) }
         if !configuration.benchmarks.isEmpty { metrics.append(.benchmarkHours) }
         if !configuration.gpuClasses.isEmpty { metrics.append(.normalisedGPUHours) }
         if !configuration.chargeRates.isEmpty { metrics.append(.serviceUnits) }

@@ -16,9 +16,9 @@ enum StoredQueries {
     /// The columns `facts(_:states:)` reads, in its order.
     static let factsColumns = """
         site, cluster, account, grp, usr, partition, qos, state, gpu_model,
-        start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, eligible
+        start, wall, end_time, submit, cores, gpus, mem_alloc, cpu, eligible, milli_cores, disk
         """
-    static let factsColumnCount = 18
+    static let factsColumnCount = 20
 
     /// A row selected with `factsColumns` first, as usage facts and recorded ids.
     @inline(__always)
@@ -29,7 +29,8 @@ enum StoredQueries {
                                submit: try row.optionalInt(12), state: states.state(ids.state),
                                cores: try row.int(13), gpus: try row.int(14),
                                memoryMiB: (try row.optionalInt(15) ?? 0) / 1_048_576, cpuSeconds: try row.optionalInt(16),
-                               eligible: try row.optionalInt(17))
+                               eligible: try row.optionalInt(17), milliCores: try row.optionalInt(18),
+                               diskMiB: (try row.optionalInt(19) ?? 0) / 1_048_576)
         return (facts, ids)
     }
 
@@ -86,7 +87,7 @@ enum StoredQueries {
                    job.gpu_model, job.format, job.job_id, job.local_job_id, job.natural_key, job.name, job.raw_state,
                    job.submit, job.eligible, job.start, job.end_time, job.wall, job.cores, job.gpus, job.nodes,
                    job.node_list, job.mem_alloc, job.mem_req, job.mem_used, job.cpu, job.energy, job.billing,
-                   job.exit_code, job.exit_signal, source.path, job.line, job.id
+                   job.exit_code, job.exit_signal, source.path, job.line, job.id, job.milli_cores, job.disk
             FROM job JOIN source ON source.id = job.source_id WHERE TRUE
             """)
         if let window = query.window { appendWindow(window, maxSpan: maxSpan, to: &text) }
@@ -129,7 +130,7 @@ enum StoredQueries {
             memoryAllocated: row.optionalInt(24), memoryRequested: row.optionalInt(25),
             memoryUsedPeak: row.optionalInt(26),
             cpuSeconds: row.optionalInt(27), energyJoules: row.optionalInt(28), billing: row.optionalInt(29),
-            state: state, rawState: row.text(14), exitCode: small(30), exitSignal: small(31),
+            milliCores: row.optionalInt(35), diskAllocated: row.optionalInt(36), state: state, rawState: row.text(14), exitCode: small(30), exitSignal: small(31),
             origin: SourcePosition(file: row.text(32), line: Int(row.int(33))))
         return (record, try row.int(34))
     }
