@@ -47,7 +47,7 @@ func collectSGE(path: String) async throws -> Collected {
     }
 
     /// Every real fixture: jobs and core-seconds against a plain computation here (master records,
-    /// (end − start) × slots, Univa milliseconds divided by 1000).
+    /// ru_wallclock × slots as qacct and APEL charge it; Univa writes ru_wallclock with decimals).
     @Test(arguments: ["apel-test-sge-accounting.log", "garvan-br70-sge-accounting.part1.log",
                       "xdmod-shredder-sge-accounting.log", "xdmod-shredder-uge-accounting.log"])
     func fixtureTotals(name: String) async throws {
@@ -62,12 +62,32 @@ func collectSGE(path: String) async throws -> Collected {
             jobs += 1
             func seconds(_ s: Substring) -> Int64 { let v = Int64(s)!; return v > 100_000_000_000 ? v / 1000 : v }
             let start = seconds(f[9]), end = seconds(f[10])
-            if start > 0, end > 0 { core += (end - start) * Int64(f[34])! }
+            if start > 0, end > 0 { core += Int64(Double(f[13])!.rounded()) * Int64(f[34])! }
         }
         let result = try await collectSGE(path: path)
         #expect(result.rejections.isEmpty)
         #expect(result.records.count == jobs)
         #expect(result.records.reduce(Int64(0)) { $0 + Int64($1.cores) * $1.wallSeconds } == core)
+    }
+
+    /// §5.1's example line, then the same job with its end before its start (clock skew): kept
+    /// with the run taken as start + ru_wallclock, and flagged; a ru_wallclock far from
+    /// end − start is charged and flagged.
+    @Test func wallclockIsChargedAndSkewIsSalvaged() async throws {
+        let example = "all.q:node01:physics:alice:md_run:5123:sge:0:1709283540:1709287200:1709296200:0:0:9000:33800.120000:120.450000:1556480.000000:0:0:0:0:12345:0:0:0.000000:0:0:0:0:54321:1234:NONE:defaultdepartment:smp:4:0:33920.570000:61234.567890:12.345678:-U physics -l h_vmem=4G -pe smp 4:0.000000:NONE:2147483648.000000:0:0"
+        let skewed = example.replacingOccurrences(of: ":5123:", with: ":5124:")
+            .replacingOccurrences(of: ":1709296200:", with: ":1709280000:")
+        let short = example.replacingOccurrences(of: ":5123:", with: ":5125:").replacingOccurrences(of: ":9000:", with: ":6000:")
+        let path = try temporaryFile(Array([example, skewed, short].joined(separator: "\n").utf8), suffix: ".log")
+        let result = try await collectSGE(path: path)
+        #expect(result.rejections.isEmpty)
+        #expect(result.record("5123")?.wallSeconds == 9000)
+        #expect(result.record("5123").map { Int64($0.cores) * $0.wallSeconds } == 36_000)
+        let skew = try #require(result.record("5124"))
+        #expect(skew.wallSeconds == 9000 && skew.end == 1_709_287_200 + 9000)
+        #expect(result.record("5125")?.wallSeconds == 6000)
+        #expect(result.flags.map(\.position.line) == [2, 3])
+        #expect(result.flags.map(\.field) == ["end_time", "ru_wallclock"])
     }
 
     @Test func longerLinesAreReadByTheirShape() {

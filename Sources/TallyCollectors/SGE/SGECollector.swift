@@ -5,8 +5,10 @@ import TallyCore
 /// (formats-and-policies §5.1): one finished job, array task or parallel task per line, 45
 /// `:`-separated fields (43 in old versions; Univa appends more).
 ///
-/// * Charge = wall × `slots`, from master records only (`pe_taskid` NONE); slave-task records of
-///   tightly integrated parallel jobs are counted and skipped.
+/// * Charge = `ru_wallclock` × `slots`, from master records only (`pe_taskid` NONE); slave-task
+///   records of tightly integrated parallel jobs are counted and skipped. `end − start` stands in
+///   only when ru_wallclock is empty; a record where the two disagree, or whose end is before its
+///   start (taken as start + ru_wallclock), is kept and flagged.
 /// * Univa writes times in epoch milliseconds: detected by magnitude (> 10^11).
 /// * A `:` inside the free-text `category` (#40, e.g. `h_rt=3:00:00`) is put back by reading
 ///   fields 41–45 from the right when the left-anchored reading does not type-check.
@@ -56,7 +58,12 @@ public struct SGECollector: LineCollector {
             return
         }
         do {
-            batch.records.append(try record(fields, number: number))
+            var flags: [FieldError] = []
+            batch.records.append(try record(fields, number: number, flags: &flags))
+            for flag in flags {
+                batch.flags.append(Rejection(position: SourcePosition(file: file, line: number), field: flag.field,
+                                             reason: flag.reason, excerpt: line.excerpt()))
+            }
         } catch {
             reject(number, error.field, error.reason, line, &batch)
         }
@@ -92,7 +99,7 @@ public struct SGECollector: LineCollector {
             && (tail[3].isEmpty || Int64(tail[3]) != nil) && (tail[4].isEmpty || Int64(tail[4]) != nil)
     }
 
-    private func record(_ fields: [Substring], number: Int) throws(FieldError) -> UsageRecord {
+    private func record(_ fields: [Substring], number: Int, flags: inout [FieldError]) throws(FieldError) -> UsageRecord {
         func integer(_ index: Int) throws(FieldError) -> Int64 {
             guard let value = Int64(fields[index]) ?? Double(fields[index]).map({ Int64($0.rounded()) }) else {
                 throw FieldError(field: Self.names[index], reason: "not a number: '\(fields[index])'")
@@ -120,7 +127,7 @@ public struct SGECollector: LineCollector {
         let task = try integer(35)
         let submit = try time(8)
         let start = try time(9)
-        let end = try time(10)
+        var end = try time(10)
         let failed = try integer(11)
         let exitStatus = try integer(12)
         let slots = try integer(34)
@@ -129,10 +136,22 @@ public struct SGECollector: LineCollector {
         guard slots >= 0, cpu >= 0, maxRSS >= 0 else {
             throw FieldError(field: slots < 0 ? "slots" : cpu < 0 ? "cpu" : "ru_maxrss", reason: "negative value")
         }
+        // Wall time is ru_wallclock (§8, what qacct and APEL charge); end − start only where it is
+        // missing. An end before start is clock skew: the run is taken as start + ru_wallclock.
+        let wallclock = fields[13].isEmpty ? nil : try integer(13)
+        if let wallclock, wallclock < 0 { throw FieldError(field: "ru_wallclock", reason: "negative value") }
+        if let start, let recorded = end, recorded < start {
+            end = start + (wallclock ?? 0)
+            flags.append(FieldError(field: "end_time", reason: "end (\(recorded)) is before start (\(start)): run "
+                + "taken as start + ru_wallclock (\(wallclock ?? 0) s)"))
+        }
         var wall: Int64 = 0
         if let start, let end {
-            guard end >= start else { throw FieldError(field: "end_time", reason: "end (\(end)) is before start (\(start))") }
-            wall = end - start
+            wall = wallclock ?? (end - start)
+            if let wallclock, PBSCollector.disagree(wallclock, end - start) {
+                flags.append(FieldError(field: "ru_wallclock", reason: "ru_wallclock \(wallclock) s charged; "
+                    + "end − start is \(end - start) s"))
+            }
         }
         var state: JobState = .completed
         var signal: Int?
