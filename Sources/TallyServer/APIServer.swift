@@ -25,6 +25,8 @@ public struct APIServer: Sendable {
     /// The dashboard without a token (read-only figures for anyone who can reach the server).
     public var publicDashboard = false
     public let logger: Logger
+    /// Signs dashboard session cookies (a key per server process: a restart signs everyone out).
+    let sessions = DashboardSessions()
 
     public init(store: any UsageStore, host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 64 << 20,
                 registry: PrometheusCollectorRegistry? = nil, logger: Logger = Logger(label: "tally.serve")) {
@@ -92,21 +94,24 @@ public struct APIServer: Sendable {
         }
         let registry = self.registry
         on(.get, "metrics") { _, context in
-            _ = try context.require(.read)
+            _ = try context.requireAllAccounts(.read)
             guard let registry else { throw APIError(.notFound, "metrics are not enabled on this server") }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         on(.get, "status") { _, context in
-            _ = try context.require(.read)
+            _ = try context.requireAllAccounts(.read)
             return try json(StatusBody(try await store.status()))
         }
         on(.get, "summaries") { request, context in
-            _ = try context.require(.read)
-            let summary = try SummaryRequest(request.uri.queryParameters, site: await store.currentConfiguration().site)
+            let principal = try context.require(.read)
+            var asked = try SummaryRequest(request.uri.queryParameters, site: await store.currentConfiguration().site)
+            // A token limited to some accounts sees only their figures, whatever it asks.
+            asked.query.filters = principal.limit(asked.query.filters)
+            let summary = asked
             let wantsCSV = request.headers[.accept]?.contains("text/csv") == true
             // Relative windows ("to" defaulting to now) are not cached: their answer moves with time.
-            let key = (wantsCSV ? "csv?" : "json?") + (request.uri.query ?? "")
+            let key = (wantsCSV ? "csv?" : "json?") + (request.uri.query ?? "") + principal.cacheScope
             // Kept as a buffer: every hit shares its bytes, nothing is copied per request.
             let render: @Sendable () async throws -> ByteBuffer = {
                 let report = try await store.report(summary.query)
@@ -122,8 +127,9 @@ public struct APIServer: Sendable {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
         }
         on(.get, "records") { request, context in
-            _ = try context.require(.read)
-            let page = try RecordsRequest(request.uri.queryParameters)
+            let principal = try context.require(.read)
+            var page = try RecordsRequest(request.uri.queryParameters)
+            page.query.filters = principal.limit(page.query.filters)
             let rows = try await store.jobPage(page.query)
             let more = rows.count > page.limit
             let shown = rows.prefix(page.limit)
@@ -144,36 +150,54 @@ public struct APIServer: Sendable {
         addAuditorRoutes(onAuditor, on)
         addPolicyRoutes(on)
         let pages = DashboardPages(store: store)
-        let dashboard = router.group("").add(middleware: DashboardAuthMiddleware(store: store, isPublic: publicDashboard))
-        // Pages are cached per URL until the data or configuration changes, as summaries are.
+        let sessions = self.sessions
+        let dashboard = router.group("").add(middleware: DashboardAuthMiddleware(store: store, isPublic: publicDashboard,
+                                                                                  sessions: sessions))
+        // Pages are cached per URL (and account limit) until the data or configuration changes.
         let pageCache = SummaryCache()
-        for (path, handler) in [
+        typealias PageHandler = @Sendable (Request, Principal) async throws -> ByteBuffer
+        let handlers: [(String, PageHandler)] = [
             ("/", pages.overview), ("explore", pages.explorer), ("explore.csv", pages.explorerCSV), ("gpu", pages.gpu),
             ("quality", pages.quality), ("allocations", pages.allocations),
-        ] as [(String, @Sendable (Request) async throws -> ByteBuffer)] {
-            let type = path.hasSuffix(".csv") ? "text/csv; charset=utf-8" : "text/html; charset=utf-8"
+        ]
+        for (path, handler) in handlers {
+            let isCSV = path.hasSuffix(".csv")
+            let type = isCSV ? "text/csv; charset=utf-8" : "text/html; charset=utf-8"
             dashboard.get(RouterPath(path)) { request, context in
-                _ = try context.require(.read)
-                let body: ByteBuffer
-                // Burn-down projections move with the clock: never cached.
-                if path != "allocations", DashboardPages.isStable(request) {
-                    body = try await pageCache.value(for: path + "?" + (request.uri.query ?? ""),
-                                                     generation: try await store.summaryGeneration()) {
-                        try await handler(request)
+                let principal = try context.require(.read)
+                do {
+                    let body: ByteBuffer
+                    // Burn-down projections move with the clock: never cached.
+                    if path != "allocations", DashboardPages.isStable(request) {
+                        body = try await pageCache.value(for: path + "?" + (request.uri.query ?? "") + principal.cacheScope,
+                                                         generation: try await store.summaryGeneration()) {
+                            try await handler(request, principal)
+                        }
+                    } else {
+                        body = try await handler(request, principal)
                     }
-                } else {
-                    body = try await handler(request)
+                    var headers: HTTPFields = [.contentType: type]
+                    if isCSV { headers[.contentDisposition] = "attachment; filename=\"tally.csv\"" }
+                    return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+                } catch let error as APIError where !isCSV {
+                    // A person reads this: an HTML page that says what to fix, not JSON.
+                    return DashboardPages.errorPage(error.status, message: error.message, request: request)
                 }
-                var headers: HTTPFields = [.contentType: type]
-                if path.hasSuffix(".csv") { headers[.contentDisposition] = "attachment; filename=\"tally.csv\"" }
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
             }
             registered.append(("GET", path == "/" ? "/" : "/" + path))
         }
         let secure = tls != nil
-        on(.get, "login", authenticated: false) { _, _ in DashboardLogin.form() }
+        on(.get, "login", authenticated: false) { request, _ in
+            DashboardLogin.form(next: request.uri.queryParameters.get("next"))
+        }
         on(.post, "login", authenticated: false) { request, _ in
-            try await DashboardLogin.signIn(request, store: store, secure: secure)
+            try await DashboardLogin.signIn(request, store: store, sessions: sessions, secure: secure)
+        }
+        on(.get, "logout", authenticated: false) { _, _ in DashboardLogin.signOut(secure: secure) }
+        on(.post, "logout", authenticated: false) { _, _ in DashboardLogin.signOut(secure: secure) }
+        // Any other page: a page that says so (API paths answer JSON 404s as before).
+        dashboard.get("**") { request, _ in
+            DashboardPages.errorPage(.notFound, message: "There is no page \(request.uri.path).", request: request)
         }
         return (router, registered)
     }
@@ -211,7 +235,7 @@ public struct APIServer: Sendable {
             return try AuditorRoutes.single(results[0])
         }
         onAuditor(.get, "record/{record_id}") { _, context in
-            _ = try context.require(.read)
+            _ = try context.requireAllAccounts(.read)
             let id = context.parameters.get("record_id") ?? ""
             guard let stored = try await store.auditorDocument(recordID: id) else {
                 throw APIError(.notFound, "no record \(id)")
@@ -231,7 +255,7 @@ public struct APIServer: Sendable {
             return try AuditorRoutes.bulk(results)
         }
         onAuditor(.get, "records") { request, context in
-            _ = try context.require(.read)
+            _ = try context.requireAllAccounts(.read)
             return try await AuditorRoutes.records(request, store: store)
         }
     }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import TallyCore
 import TallyStore
 
 /// What a token may do. `admin` includes the others, for every site.
@@ -13,8 +14,43 @@ public struct Principal: Sendable, Hashable {
     public var name: String
     public var scopes: Set<Scope>
     public var sites: Set<String>
+    /// Accounts a read token is limited to (a PI's token): empty for no limit.
+    public var accounts: Set<String> = []
+
+    /// A stored token's rights: scopes, and `account=<name>` entries that limit what it reads.
+    init(_ token: StoredToken) {
+        name = token.name
+        scopes = Set(token.scopes.compactMap(Scope.init(rawValue:)))
+        sites = Set(token.sites)
+        accounts = Set(token.scopes.filter { $0.hasPrefix(Self.accountPrefix) }.map { String($0.dropFirst(Self.accountPrefix.count)) })
+    }
+
+    init(name: String, scopes: Set<Scope>, sites: Set<String>) {
+        self.name = name; self.scopes = scopes; self.sites = sites
+    }
+
+    static let accountPrefix = "account="
+
+    /// Part of a cache key: answers differ between principals limited to different accounts.
+    public var cacheScope: String { seesEverything ? "" : "#accounts=" + accounts.sorted().joined(separator: ",") }
 
     public func allows(_ scope: Scope) -> Bool { scopes.contains(scope) || scopes.contains(.admin) }
+
+    /// An allocation a limited token may see: one of an account it is limited to.
+    public func mayRead(_ allocation: Allocation) -> Bool {
+        seesEverything || (allocation.dimension == .account && accounts.contains(allocation.owner))
+    }
+
+    /// Whether this principal sees every account (not limited to some).
+    public var seesEverything: Bool { accounts.isEmpty || scopes.contains(.admin) }
+
+    /// `filters` with the account limit applied: only the token's accounts, intersected with those asked.
+    public func limit(_ filters: [ReportDimension: Set<String>]) -> [ReportDimension: Set<String>] {
+        guard !seesEverything else { return filters }
+        var limited = filters
+        limited[.account] = filters[.account].map { $0.intersection(accounts) } ?? accounts
+        return limited
+    }
 
     public func mayWrite(site: String) -> Bool {
         scopes.contains(.admin) || (scopes.contains(.write) && sites.contains(site))
@@ -60,8 +96,7 @@ struct AuthMiddleware: RouterMiddleware {
             throw APIError(.unauthorized, "unknown token")
         }
         var context = context
-        context.principal = Principal(name: token.name, scopes: Set(token.scopes.compactMap(Scope.init(rawValue:))),
-                                      sites: Set(token.sites))
+        context.principal = Principal(token)
         return try await next(request, context)
     }
 }
@@ -84,6 +119,16 @@ struct APIError: HTTPResponseError {
 }
 
 extension TallyRequestContext {
+    /// A route that shows every account's figures (status, fair share, quotas): not for a token
+    /// limited to some accounts.
+    func requireAllAccounts(_ scope: Scope) throws -> Principal {
+        let principal = try require(scope)
+        guard principal.seesEverything else {
+            throw APIError(.forbidden, "token '\(principal.name)' sees only accounts \(principal.accounts.sorted().joined(separator: ", "))")
+        }
+        return principal
+    }
+
     func require(_ scope: Scope) throws -> Principal {
         guard let principal else { throw APIError(.unauthorized, "a bearer token is required") }
         guard principal.allows(scope) else {

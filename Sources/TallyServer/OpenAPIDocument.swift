@@ -81,8 +81,12 @@ enum OpenAPIDocument {
           "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
         "/login": {
           "get": {"summary": "Dashboard sign-in form", "security": [], "responses": {"200": {"description": "text/html"}}},
-          "post": {"summary": "Sign in with a read token (form field token); sets an HttpOnly cookie", "security": [], "responses": {
-            "303": {"description": "to /"}, "401": {"description": "not a read token"}}}
+          "post": {"summary": "Sign in with a read token (form fields token, next); sets a signed, expiring HttpOnly session cookie (not the token)", "security": [], "responses": {
+            "303": {"description": "to next, else /"}, "401": {"description": "not a read token"}}}
+        },
+        "/logout": {
+          "get": {"summary": "End the dashboard session", "security": [], "responses": {"303": {"description": "to /login"}}},
+          "post": {"summary": "End the dashboard session", "security": [], "responses": {"303": {"description": "to /login"}}}
         },
         "/health_check": {"get": {"summary": "AUDITOR-compatible health check: 200 while the database answers, else 500", "security": [], "responses": {
           "200": {"description": "ok"}, "500": {"description": "database unreachable"}}}},

@@ -17,12 +17,12 @@ extension APIServer {
         }
 
         on(.get, "allocations", true) { request, context in
-            _ = try context.require(.read)
+            let principal = try context.require(.read)
             let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             let at = try parameters.instant("at")
             let policy = await engine()
             var answers: [AllocationBody] = []
-            for allocation in try await store.allocations() {
+            for allocation in try await store.allocations() where principal.mayRead(allocation) {
                 let (burn, basis) = try await policy.burnDown(allocation.name, at: at, rateWindow: try parameters.seconds("rate_window"))
                 answers.append(AllocationBody(burnDown: burn, basis: basis))
             }
@@ -32,9 +32,12 @@ extension APIServer {
             return try json(answers)
         }
         on(.get, "allocations/{name}", true) { request, context in
-            _ = try context.require(.read)
+            let principal = try context.require(.read)
             let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             let name = context.parameters.get("name") ?? ""
+            guard try await store.allocations().contains(where: { $0.name == name && principal.mayRead($0) }) else {
+                throw APIError(.notFound, "no allocation named '\(name)'")
+            }
             do {
                 let (burn, basis) = try await engine().burnDown(name, at: try parameters.instant("at"),
                                                                 rateWindow: try parameters.seconds("rate_window"))
@@ -77,7 +80,7 @@ extension APIServer {
             return try json(charge, status: .created)
         }
         on(.get, "fairshare", true) { request, context in
-            _ = try context.require(.read)
+            _ = try context.requireAllAccounts(.read)
             let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             let at = try parameters.instant("at")
             var configuration = await store.currentConfiguration()
@@ -106,7 +109,7 @@ extension APIServer {
             }
         }
         on(.get, "quota", true) { request, context in
-            _ = try context.require(.read)
+            _ = try context.requireAllAccounts(.read)
             let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             let filters = try api { () throws(ReportArguments.Invalid) in try ReportArguments.filters(parameters.all("where")) }
             do {
@@ -119,7 +122,7 @@ extension APIServer {
             }
         }
         on(.get, "quota/report", true) { request, context in
-            _ = try context.require(.read)
+            _ = try context.requireAllAccounts(.read)
             let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             let filters = try api { () throws(ReportArguments.Invalid) in try ReportArguments.filters(parameters.all("where")) }
             let window = try api { () throws(ReportArguments.Invalid) in
@@ -140,7 +143,7 @@ extension APIServer {
             }
         }
         on(.get, "preempt", true) { request, context in
-            _ = try context.require(.read)
+            _ = try context.requireAllAccounts(.read)
             let parameters = try PolicyParameters(request, site: await store.currentConfiguration().site)
             guard let need = parameters.value("need").flatMap({ Int64($0.prefix { $0.isNumber }) }), need > 0 else {
                 throw APIError(.badRequest, "need: a number of cores")

@@ -112,6 +112,9 @@ struct Token: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Sites a write token may write records of, comma-separated.", valueName: "sites"))
         var site: [String] = []
 
+        @Option(help: ArgumentHelp("Limit a read token to these accounts (a PI's token), comma-separated: the API and dashboard then show only their figures.", valueName: "accounts"))
+        var account: [String] = []
+
         func run() async throws {
             let scopes = scope.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             for name in scopes where Scope(rawValue: name) == nil {
@@ -121,9 +124,15 @@ struct Token: AsyncParsableCommand {
             if scopes.contains("write"), !scopes.contains("admin"), sites.isEmpty {
                 throw ValidationError("a write token needs --site: the sites whose records it may write")
             }
+            let accounts = account.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            if !accounts.isEmpty, scopes.contains("admin") {
+                throw ValidationError("--account limits a read token; an admin token sees everything")
+            }
             let store = try await StoreLocation.open(database.db)
             let secret = TokenSecret.generate()
-            _ = try await store.createToken(name: name, hash: TokenSecret.hash(secret), scopes: scopes, sites: sites)
+            // The account limit is kept with the scopes (`account=<name>`), which every check reads.
+            _ = try await store.createToken(name: name, hash: TokenSecret.hash(secret),
+                                            scopes: scopes + accounts.map { "account=\($0)" }, sites: sites)
             print(secret)
             printError("token '\(name)' created (\(scopes.joined(separator: ","))\(sites.isEmpty ? "" : " for " + sites.joined(separator: ","))); the secret above is not stored and will not be shown again")
         }

@@ -19,7 +19,24 @@ struct DashboardPages: Sendable {
 
     // MARK: Layout
 
+    /// What a person sees when a page cannot be shown: what went wrong, what to do, a way back.
+    static func errorPage(_ status: HTTPResponse.Status, message: String, request: Request) -> Response {
+        let advice = switch status.code {
+        case 404: "Use the links above to reach the pages Tally has."
+        case 403: "Ask the server's operator for a token that covers this page."
+        default: "Change the value in the form (or the address) and try again."
+        }
+        let body = "<p role=\"alert\">\(escape(message))</p><p>\(advice)</p><p><a href=\"/\">Back to the overview</a></p>"
+        let html = DashboardPages.layout("\(status.code) · \(status.reasonPhrase)", current: "", body)
+        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
     func page(_ title: String, current: String, _ body: String) -> ByteBuffer {
+        ByteBuffer(string: Self.layout(title, current: current, body))
+    }
+
+    static func layout(_ title: String, current: String, _ body: String) -> String {
         let links = [("/", "Overview"), ("/explore", "Explorer"), ("/gpu", "GPUs"), ("/allocations", "Allocations"),
                      ("/quality", "Data quality")]
         let nav = links.map { path, name in
@@ -39,12 +56,13 @@ struct DashboardPages: Sendable {
             .totals div{background:#f2f5f9;padding:.6em 1em;border-radius:4px}.totals b{display:block;font-size:1.4em}
             svg.chart{max-width:100%;height:auto}:focus{outline:3px solid #E69F00}
             </style></head>
-            <body><header><nav aria-label="Views"><strong>Tally</strong> · \(nav)</nav></header>
+            <body><header><nav aria-label="Views"><strong>Tally</strong> · \(nav)
+            <a class="out" href="/logout">Sign out</a></nav></header>
             <main><h1>\(Self.escape(title))</h1>
             \(body)
             </main></body></html>
             """
-        return ByteBuffer(string: html)
+        return html
     }
 
     /// A semantic table of report cells (the same strings as `tally report` and the API).
@@ -148,19 +166,26 @@ struct DashboardPages: Sendable {
     }
 
     /// The summary request for a view, with a default grouping.
-    static func request(_ parameters: Parameters, by fallback: ReportDimension, site: SiteSettings) throws
-        -> (SummaryRequest, Metric) {
+    static func request(_ parameters: Parameters, by fallback: ReportDimension, site: SiteSettings,
+                        principal: Principal) throws -> (SummaryRequest, Metric) {
         var summary = try SummaryRequest(parameters, site: site)
+        summary.query.filters = principal.limit(summary.query.filters)
         if summary.query.groupBy.isEmpty { summary.query.groupBy = [fallback] }
-        let metric = parameters.get("metric").flatMap { Metric(name: $0) } ?? .coreHours
+        var metric = Metric.coreHours
+        if let name = parameters.get("metric"), !name.isEmpty {
+            guard let chosen = Metric(name: name), Self.metrics.contains(chosen) else {
+                throw APIError(.badRequest, "metric '\(name)' is not one of \(Self.metrics.map(\.rawValue).joined(separator: ", "))")
+            }
+            metric = chosen
+        }
         return (summary, metric)
     }
 
     // MARK: Pages
 
-    func overview(_ request: Request) async throws -> ByteBuffer {
+    func overview(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
-        let (summary, metric) = try Self.request(parameters, by: .account, site: await store.currentConfiguration().site)
+        let (summary, metric) = try Self.request(parameters, by: .account, site: await store.currentConfiguration().site, principal: principal)
         // One pass over the rollups for the chart and both top tables: grouped by the chosen key,
         // group and user, then summed down. Utilisation needs capacity per row: asked for separately.
         let chosen = summary.query.groupBy[0]
@@ -208,9 +233,9 @@ struct DashboardPages: Sendable {
     /// Rows of the explorer's table shown on the page.
     static let shownRows = 2000
 
-    func explorer(_ request: Request) async throws -> ByteBuffer {
+    func explorer(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
-        let (summary, metric) = try Self.request(parameters, by: .account, site: await store.currentConfiguration().site)
+        let (summary, metric) = try Self.request(parameters, by: .account, site: await store.currentConfiguration().site, principal: principal)
         let report = try await store.report(summary.query)
         let sort = parameters.get("sort").flatMap(Int.init)
         // Unsorted, only the rows shown need cells (a year of days per user has 180,000 rows).
@@ -249,8 +274,8 @@ struct DashboardPages: Sendable {
         return page("Explorer", current: "/explore", body)
     }
 
-    func explorerCSV(_ request: Request) async throws -> ByteBuffer {
-        let (summary, _) = try Self.request(request.uri.queryParameters, by: .account, site: await store.currentConfiguration().site)
+    func explorerCSV(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
+        let (summary, _) = try Self.request(request.uri.queryParameters, by: .account, site: await store.currentConfiguration().site, principal: principal)
         let report = try await store.report(summary.query)
         return ByteBuffer(string: report.table(unit: .hours, metrics: summary.metrics).renderCSV())
     }
@@ -262,9 +287,9 @@ struct DashboardPages: Sendable {
         return parameters.get("from").map { $0.isEmpty } ?? true || !(parameters.get("to") ?? "").isEmpty
     }
 
-    func gpu(_ request: Request) async throws -> ByteBuffer {
+    func gpu(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
-        let (summary, _) = try Self.request(parameters, by: .gpuClass, site: await store.currentConfiguration().site)
+        let (summary, _) = try Self.request(parameters, by: .gpuClass, site: await store.currentConfiguration().site, principal: principal)
         var overTime = summary.query
         overTime.groupBy = [.gpuClass]
         var models = summary.query
@@ -290,12 +315,12 @@ struct DashboardPages: Sendable {
     }
 
     /// Every allocation's burn-down: the figures `tally alloc show` prints, and a chart of cumulative use.
-    func allocations(_ request: Request) async throws -> ByteBuffer {
+    func allocations(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
         let configuration = await store.currentConfiguration()
         let calendar = PeriodCalendar(timeZone: configuration.site.zone)
         let now = request.uri.queryParameters.get("at").flatMap { calendar.parse($0) } ?? Int64(Date().timeIntervalSince1970)
         let engine = PolicyEngine(store: store, configuration: configuration)
-        let allocations = try await store.allocations()
+        let allocations = try await store.allocations().filter(principal.mayRead)
         var body = allocations.isEmpty ? "<p>No allocations yet (<code>tally alloc create</code>).</p>" : ""
         for allocation in allocations {
             let (burn, _) = try await engine.burnDown(allocation.name, at: now)
@@ -335,7 +360,10 @@ struct DashboardPages: Sendable {
         return page("Allocations", current: "/allocations", body)
     }
 
-    func quality(_ request: Request) async throws -> ByteBuffer {
+    func quality(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
+        guard principal.seesEverything else {
+            throw APIError(.forbidden, "this token sees only accounts \(principal.accounts.sorted().joined(separator: ", ")): data quality covers all")
+        }
         let status = try await store.status(includingCoverage: false)
         var body = "<section aria-label=\"Summary\" class=\"totals\">"
             + "<div><b data-figure=\"records\">\(status.records)</b>records</div>"
