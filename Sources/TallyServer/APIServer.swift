@@ -157,12 +157,13 @@ public struct APIServer: Sendable {
         let pageCache = SummaryCache()
         typealias PageHandler = @Sendable (Request, Principal) async throws -> ByteBuffer
         let handlers: [(String, PageHandler)] = [
-            ("/", pages.overview), ("explore", pages.explorer), ("explore.csv", pages.explorerCSV), ("gpu", pages.gpu),
+            ("/", pages.overview), ("explore", pages.explorer), ("explore.csv", pages.explorerCSV),
+            ("explore.svg", pages.explorerSVG), ("gpu", pages.gpu),
             ("quality", pages.quality), ("allocations", pages.allocations),
         ]
         for (path, handler) in handlers {
-            let isCSV = path.hasSuffix(".csv")
-            let type = isCSV ? "text/csv; charset=utf-8" : "text/html; charset=utf-8"
+            let isCSV = path.hasSuffix(".csv") || path.hasSuffix(".svg")
+            let type = path.hasSuffix(".svg") ? "image/svg+xml" : isCSV ? "text/csv; charset=utf-8" : "text/html; charset=utf-8"
             dashboard.get(RouterPath(path)) { request, context in
                 let principal = try context.require(.read)
                 do {
@@ -177,7 +178,7 @@ public struct APIServer: Sendable {
                         body = try await handler(request, principal)
                     }
                     var headers: HTTPFields = [.contentType: type]
-                    if isCSV { headers[.contentDisposition] = "attachment; filename=\"tally.csv\"" }
+                    if isCSV { headers[.contentDisposition] = "attachment; filename=\"tally.\(path.suffix(3))\"" }
                     return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
                 } catch let error as APIError where !isCSV {
                     // A person reads this: an HTML page that says what to fix, not JSON.

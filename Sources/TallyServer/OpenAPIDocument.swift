@@ -73,6 +73,8 @@ enum OpenAPIDocument {
           "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
         "/explore.csv": {"get": {"summary": "The explorer's table as CSV (same parameters)", "responses": {
           "200": {"description": "text/csv"}, "303": {"description": "to /login"}}}},
+        "/explore.svg": {"get": {"summary": "The explorer's chart as SVG (same parameters)", "responses": {
+          "200": {"description": "image/svg+xml"}, "303": {"description": "to /login"}}}},
         "/gpu": {"get": {"summary": "Dashboard GPU view (HTML): hours by GPU model and class, raw and weighted", "responses": {
           "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
         "/quality": {"get": {"summary": "Dashboard data quality (HTML): coverage and gaps, sources, rejected lines", "responses": {

@@ -31,8 +31,13 @@ struct SummaryRequest: Sendable {
             }
             period = kind
         }
-        let groupBy = try api { () throws(ReportArguments.Invalid) in try ReportArguments.dimensions(parameters.getAll("by")) }
-        let filters = try api { () throws(ReportArguments.Invalid) in try ReportArguments.filters(parameters.getAll("where")) }
+        // Empty values are fields a form left blank.
+        let groupBy = try api { () throws(ReportArguments.Invalid) in
+            try ReportArguments.dimensions(parameters.getAll("by").filter { !$0.isEmpty })
+        }
+        let filters = try api { () throws(ReportArguments.Invalid) in
+            try ReportArguments.filters(parameters.getAll("where").filter { !$0.isEmpty })
+        }
         query = ReportQuery(window: window, period: period, groupBy: groupBy, filters: filters, timeZone: zone)
         unit = .hours
         if let name = value("unit") {

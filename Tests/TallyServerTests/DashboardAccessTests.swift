@@ -90,6 +90,39 @@ import TallyTestSupport
         #expect(DashboardLogin.safeNext("/gpu?period=day") == "/gpu?period=day")
     }
 
+    /// Jobs in January and April only: February and March keep their slots (a gap, not a
+    /// squeeze), April cut short by the window is marked partial; series link to a drill-down,
+    /// `top` caps the series, the chart downloads as SVG, numbers are grouped by thousands.
+    @Test func chartsKeepTimeProportionalAndLinkToDrillDowns() async throws {
+        let server = try await RunningServer.start(.sqlite)
+        let header = "JobID|JobIDRaw|User|Account|Partition|Cluster|Submit|Start|End|ElapsedRaw|AllocTRES|State"
+        let lines = [header,
+                     "1|1|ann|chem|cpu|c1|2024-01-10T00:00:00|2024-01-10T00:00:00|2024-01-11T00:00:00|86400|cpu=100|COMPLETED",
+                     "2|2|bob|phys|cpu|c1|2024-04-02T00:00:00|2024-04-02T00:00:00|2024-04-03T00:00:00|86400|cpu=2|COMPLETED",
+                     "3|3|cat|bio|cpu|c1|2024-04-02T00:00:00|2024-04-02T00:00:00|2024-04-03T00:00:00|86400|cpu=1|COMPLETED"]
+        let path = server.directory.appendingPathComponent("gap.txt").path
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+        _ = try await IngestPipeline(store: server.store).ingest(
+            path: path, collector: SacctCollector(file: path, options: .init(timeZone: TimeZone(identifier: "UTC")!)))
+        let reader = try await server.token(scopes: ["read"])
+        let query = "period=month&by=account&from=2024-01-01&to=2024-04-15"
+        let page = try await server.call(.GET, "/explore?" + query, token: reader)
+        #expect(page.status == 200)
+        for month in ["2024-01", "2024-02", "2024-03", "2024-04 (partial)"] {
+            #expect(page.body.contains(">\(month)</text>"), "x axis shows \(month)")
+        }
+        #expect(page.body.contains("class=\"partial\""))
+        #expect(page.body.contains("<a href=\"/explore?from=2024-01-01&amp;to=2024-04-15&amp;period=month&amp;by=user&amp;where=account=chem\">"),
+                "a series drills down to its users")
+        #expect(page.body.contains(">2,400.00<"), "100 cores × 24 h, grouped by thousands")
+        #expect(page.body.contains("aria-label=\"Time presets\"") && page.body.contains("year to date"))
+        let capped = try await server.call(.GET, "/explore?" + query + "&top=1", token: reader)
+        #expect(capped.body.contains("data-series=\"other (2)\""))
+        #expect(try await server.call(.GET, "/explore?" + query + "&top=0", token: reader).status == 400)
+        let svg = try await server.call(.GET, "/explore.svg?" + query, token: reader)
+        #expect(svg.status == 200 && svg.body.hasPrefix("<svg") && svg.body.hasSuffix("</svg>"))
+    }
+
     @Test func badParametersAndUnknownPagesAnswerHTML() async throws {
         let server = try await RunningServer.start(.sqlite)
         let reader = try await server.token(scopes: ["read"])

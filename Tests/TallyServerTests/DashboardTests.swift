@@ -43,6 +43,12 @@ import TallyTestSupport
         }.filter { !$0.isEmpty }
     }
 
+    /// A cell's text without the drill-down link around it.
+    static func plain(_ html: String) -> String {
+        html.replacingOccurrences(of: "<a href=\"[^\"]*\">", with: "", options: .regularExpression)
+            .replacingOccurrences(of: "</a>", with: "")
+    }
+
     static func unescape(_ text: String) -> String {
         text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
             .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
@@ -59,7 +65,9 @@ import TallyTestSupport
 
         let explore = try await server.call(.GET, "/explore?by=account&period=day", token: reader)
         #expect(explore.status == 200)
-        let shown = Self.cells(explore.body, caption: "Usage by account per day").map { $0.map(Self.unescape) }
+        // Pages group thousands (1,234.5); the CSV does not.
+        let shown = Self.cells(explore.body, caption: "Usage by account per day")
+            .map { $0.map { Self.unescape(Self.plain($0)).replacingOccurrences(of: ",", with: "") } }
         let cli = try TallyProcess.run(["report", "--db", server.location, "--by", "account", "--period", "day",
                                         "--format", "csv"])
         let expected = cli.stdout.split(separator: "\n").dropFirst().map { $0.components(separatedBy: ",") }
@@ -83,7 +91,8 @@ import TallyTestSupport
         // The overview's top tables (summed down from one finer report) equal the reports asked directly.
         let overview = try await server.call(.GET, "/", token: reader)
         for (dimension, caption) in [("user", "Top users by core hours"), ("group", "Top groups by core hours")] {
-            let top = Self.cells(overview.body, caption: caption).map { $0.map(Self.unescape) }
+            let top = Self.cells(overview.body, caption: caption)
+                .map { $0.map { Self.unescape(Self.plain($0)).replacingOccurrences(of: ",", with: "") } }
             let direct = try TallyProcess.run(["report", "--db", server.location, "--by", dimension, "--period", "total",
                                                "--format", "csv", "--metrics", "jobs,core_hours,gpu_hours"])
             let rows = direct.stdout.split(separator: "\n").dropFirst().map { $0.components(separatedBy: ",") }
@@ -122,7 +131,9 @@ import TallyTestSupport
         #expect(shown.map { $0.joined(separator: "|") } == figures.map { line -> String in
             // CSV quotes values with commas; the page shows them plain.
             let parts = line.split(separator: ",", maxSplits: 1).map(String.init)
+            // Pages leave out a midnight's "T00:00:00".
             return parts[0] + "|" + parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                .replacingOccurrences(of: "T00:00:00", with: "")
         })
         // The chart names its series; over-limit and threshold warnings are shown as alerts.
         #expect(page.body.contains("data-series=\"used\"") && page.body.contains("data-series=\"granted\""))
@@ -146,7 +157,13 @@ import TallyTestSupport
         let all = csv.body.split(separator: "\n").count - 1
         #expect(all > DashboardPages.shownRows)
         #expect(rows.count == DashboardPages.shownRows)
-        #expect(page.body.contains("Showing the first \(DashboardPages.shownRows) of \(all) rows"))
+        #expect(page.body.contains("Rows 1–2,000 of \(StackedBarChart.grouped(Double(all)))"), "paging says where we are")
+        // The next page shows the next rows, and the last one the rest.
+        let second = try await server.call(.GET, "/explore?by=user&period=day&page=2", token: reader)
+        let secondRows = Self.cells(second.body, caption: "Usage by user per day")
+        #expect(secondRows.count == min(DashboardPages.shownRows, all - DashboardPages.shownRows))
+        #expect(secondRows.first != rows.first)
+        #expect(page.body.contains("<tfoot>"), "a totals row")
     }
 
     @Test func loginSetsACookieThatOpensThePages() async throws {

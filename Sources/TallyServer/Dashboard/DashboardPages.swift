@@ -13,7 +13,7 @@ struct DashboardPages: Sendable {
 
     /// Dimensions a view can group by.
     static let dimensions: [ReportDimension] = [.account, .group, .user, .partition, .cluster, .site, .gpuClass,
-                                                .gpuModel, .organisation, .qos, .state]
+                                                .gpuModel, .organisation, .qos, .state, .jobSize, .wallBucket]
     static let metrics: [Metric] = [.coreHours, .jobs, .gpuHours, .wallHours, .cpuHours, .benchmarkHours,
                                     .normalisedGPUHours, .serviceUnits]
 
@@ -55,6 +55,11 @@ struct DashboardPages: Sendable {
             label{display:flex;flex-direction:column;font-size:.85em}.totals{display:flex;gap:1.5em;flex-wrap:wrap}
             .totals div{background:#f2f5f9;padding:.6em 1em;border-radius:4px}.totals b{display:block;font-size:1.4em}
             svg.chart{max-width:100%;height:auto}:focus{outline:3px solid #E69F00}
+            .scroll{overflow-x:auto;max-width:100%}header a.out{float:right;margin-right:0}
+            input::placeholder{color:#999;font-style:italic}.presets a{margin-right:.8em}
+            .exhausted{color:#fff;background:#b00020;padding:.1em .4em;border-radius:3px}
+            @media (max-width:600px){main{padding:.6em}th,td{padding:.25em .4em;font-size:.9em}
+            svg.chart{min-width:560px}header a{margin-right:.6em}h1{font-size:1.4em}}
             </style></head>
             <body><header><nav aria-label="Views"><strong>Tally</strong> · \(nav)
             <a class="out" href="/logout">Sign out</a></nav></header>
@@ -65,28 +70,60 @@ struct DashboardPages: Sendable {
         return html
     }
 
-    /// A semantic table of report cells (the same strings as `tally report` and the API).
-    func table(_ table: Table, caption: String, sortLink: ((Int) -> String)? = nil, limit: Int? = nil) -> String {
-        var out = "<table><caption>\(Self.escape(caption))</caption><thead><tr>"
+    /// A cell as a person reads it: numbers with thousands separators (the CSV keeps them plain).
+    static func readable(_ cell: Table.Cell) -> String {
+        switch cell {
+        case let .integer(value): StackedBarChart.grouped(Double(value), places: 0)
+        case let .decimal(value, places): StackedBarChart.grouped(value, places: places)
+        case let .text(text) where text.contains("T00:00:00"): text.replacingOccurrences(of: "T00:00:00", with: "")
+        default: cell.plain
+        }
+    }
+
+    /// A semantic table of report cells (the figures of `tally report` and the API, grouped by
+    /// thousands), in a box that scrolls sideways on a narrow screen. `sorted`: the column the
+    /// rows are ordered by and whether descending; `totals`: a footer row; `rows`: the range shown.
+    func table(_ table: Table, caption: String, sortLink: ((Int) -> String)? = nil, limit: Int? = nil,
+               sorted: (column: Int, descending: Bool)? = nil, totals: [Table.Cell]? = nil,
+               cellLink: ((Int, Table.Cell) -> String?)? = nil, rows: Range<Int>? = nil) -> String {
+        var out = "<div class=\"scroll\"><table><caption>\(Self.escape(caption))</caption><thead><tr>"
         for (index, column) in table.columns.enumerated() {
             let numeric = table.numericColumns.contains(index)
-            let title = Self.escape(column)
+            var title = Self.escape(column)
+            var sortAttribute = ""
+            if let sorted, sorted.column == index {
+                title += sorted.descending ? " ▼" : " ▲"
+                sortAttribute = " aria-sort=\"\(sorted.descending ? "descending" : "ascending")\""
+            }
             let cell = sortLink.map { "<a href=\"\(Self.escape($0(index)))\">\(title)</a>" } ?? title
-            out += "<th scope=\"col\"\(numeric ? " class=\"n\"" : "")>\(cell)</th>"
+            out += "<th scope=\"col\"\(numeric ? " class=\"n\"" : "")\(sortAttribute)>\(cell)</th>"
         }
         out += "</tr></thead><tbody>"
-        for row in table.rows.prefix(limit ?? table.rows.count) {
+        let shown = rows ?? 0..<min(limit ?? table.rows.count, table.rows.count)
+        for row in table.rows[shown.clamped(to: 0..<table.rows.count)] {
             out += "<tr>"
             for (index, cell) in row.enumerated() {
-                out += "<td\(table.numericColumns.contains(index) ? " class=\"n\"" : "")>\(Self.escape(cell.plain))</td>"
+                var text = Self.escape(Self.readable(cell))
+                if let href = cellLink?(index, cell) { text = "<a href=\"\(Self.escape(href))\">\(text)</a>" }
+                out += "<td\(table.numericColumns.contains(index) ? " class=\"n\"" : "")>\(text)</td>"
             }
             out += "</tr>"
         }
-        return out + "</tbody></table>"
+        out += "</tbody>"
+        if let totals {
+            out += "<tfoot><tr>" + totals.enumerated().map { index, cell in
+                "<th scope=\"row\"\(table.numericColumns.contains(index) ? " class=\"n\"" : "")>\(Self.escape(Self.readable(cell)))</th>"
+            }.joined() + "</tr></tfoot>"
+        }
+        return out + "</table></div>"
     }
 
     /// Series of `metric` per period, one per group key (the largest `top`, the rest as "other").
-    func chart(_ report: Report, metric: Metric, title: String, top: Int = 8) -> String {
+    /// The time axis is proportional: every period between the first and the last with data gets
+    /// its slot (empty ones show as gaps), and a period the window cuts short is marked partial.
+    /// `link` turns a series name into the URL it drills down to.
+    func chart(_ report: Report, metric: Metric, title: String, top: Int = 8,
+               link: ((String) -> String)? = nil) -> String {
         // Report rows come in period order (periods are the distinct runs) and by name within a
         // period, so a name usually follows the one that followed the previous row's name in an
         // earlier period: that guess is checked before hashing (a year of days has 180,000 rows).
@@ -125,6 +162,26 @@ struct DashboardPages: Sendable {
         for index in values.indices where values[index].count < periods.count {
             values[index].append(contentsOf: repeatElement(0, count: periods.count - values[index].count))
         }
+        // Every period from the first to the last, so empty stretches take the room they had.
+        let kind = report.query.period
+        let calendar = PeriodCalendar(timeZone: report.query.timeZone)
+        if kind != .total, let first = periods.first, let last = periods.last {
+            let all = calendar.periods(kind, covering: first.start..<last.end)
+            if all.count > periods.count, all.count <= 5000 {
+                var position: [Int64: Int] = [:]
+                for (index, period) in all.enumerated() { position[period.start] = index }
+                for index in values.indices {
+                    var spread = [Double](repeating: 0, count: all.count)
+                    for (slot, value) in values[index].enumerated() { spread[position[periods[slot].start] ?? slot] += value }
+                    values[index] = spread
+                }
+                periods = all
+            }
+        }
+        let partial = Set(periods.indices.filter { index in
+            kind != .total && (periods[index].start != calendar.periodStart(kind, containing: periods[index].start)
+                || periods[index].end != calendar.periodEnd(kind, containing: periods[index].start))
+        })
         let ranked = names.indices.map { (key: names[$0], value: values[$0], total: values[$0].reduce(0, +)) }
             .sorted { ($0.total, $1.key) > ($1.total, $0.key) }
         var series = ranked.prefix(top).map { (name: $0.key, values: $0.value) }
@@ -134,13 +191,17 @@ struct DashboardPages: Sendable {
             series.append((name: "other (\(ranked.count - top))", values: rest))
         }
         let measure = metric.title(unit: .hours, benchmark: report.benchmarkKind).replacingOccurrences(of: "_", with: " ")
-        return StackedBarChart(title: title, measure: measure, categories: periods.map(\.label), series: series).svg
+        var chart = StackedBarChart(title: title, measure: measure, categories: periods.map(\.label), series: series)
+        chart.partial = partial
+        chart.link = link
+        return "<div class=\"scroll\">" + chart.svg + "</div>"
     }
 
     // MARK: Controls
 
-    static func select(_ name: String, label: String, options: [(value: String, text: String)], selected: String) -> String {
-        "<label for=\"f-\(name)\">\(label)<select id=\"f-\(name)\" name=\"\(name)\">"
+    static func select(_ name: String, label: String, options: [(value: String, text: String)], selected: String,
+                       id: String? = nil) -> String {
+        "<label for=\"\(id ?? "f-" + name)\">\(label)<select id=\"\(id ?? "f-" + name)\" name=\"\(name)\">"
             + options.map { "<option value=\"\(escape($0.value))\"\($0.value == selected ? " selected" : "")>\(escape($0.text))</option>" }
                 .joined() + "</select></label>"
     }
@@ -150,19 +211,81 @@ struct DashboardPages: Sendable {
             + "placeholder=\"\(escape(placeholder))\"></label>"
     }
 
-    static func form(_ action: String, _ parameters: Parameters, byDefault: String, metricDefault: String) -> String {
+    static func form(_ action: String, _ parameters: Parameters, byDefault: String, metricDefault: String,
+                     zone: TimeZone) -> String {
         func value(_ name: String) -> String? { parameters.get(name).flatMap { $0.isEmpty ? nil : $0 } }
+        let chosen = parameters.getAll("by").flatMap { $0.split(separator: ",").map(String.init) }
+        let by = chosen.first ?? byDefault
+        let then = chosen.count > 1 ? chosen[1] : ""
+        let filters = parameters.getAll("where").filter { !$0.isEmpty }
         return "<form method=\"get\" action=\"\(action)\" aria-label=\"View options\">"
-            + input("from", label: "From", value: value("from"), placeholder: "2024-01-01")
-            + input("to", label: "To", value: value("to"), placeholder: "2024-12-31")
+            + input("from", label: "From", value: value("from"), placeholder: "e.g. 2024-01-01 (all data)")
+            + input("to", label: "To", value: value("to"), placeholder: "e.g. 2024-12-31 (now)")
             + select("period", label: "Granularity", options: ["day", "week", "month", "quarter", "year"].map { ($0, $0) },
                      selected: value("period") ?? "month")
-            + select("by", label: "Group by", options: dimensions.map { ($0.rawValue, $0.rawValue) },
-                     selected: value("by") ?? byDefault)
+            + select("by", label: "Group by", options: dimensions.map { ($0.rawValue, $0.rawValue) }, selected: by)
+            + select("by", label: "then by", options: [("", "—")] + dimensions.map { ($0.rawValue, $0.rawValue) },
+                     selected: then, id: "f-by2")
             + select("metric", label: "Metric", options: metrics.map { ($0.rawValue, $0.title(unit: .hours)) },
                      selected: value("metric") ?? metricDefault)
-            + input("where", label: "Filter (key=value)", value: value("where"), placeholder: "partition=gpu")
+            + input("where", label: "Filter (key=value[,value])", value: filters.first, placeholder: "e.g. partition=gpu")
+            + filters.dropFirst().map { "<input type=\"hidden\" name=\"where\" value=\"\(escape($0))\">" }.joined()
+            + input("top", label: "Series shown", value: value("top"), placeholder: "8")
+            + input("timezone", label: "Time zone", value: value("timezone"), placeholder: zone.identifier)
             + "<button type=\"submit\">Show</button></form>"
+            + presets(action, parameters, zone: zone)
+    }
+
+    /// Links to common windows: last 30 and 90 days, this month, quarter and year, year to date.
+    static func presets(_ action: String, _ parameters: Parameters, zone: TimeZone) -> String {
+        let calendar = PeriodCalendar(timeZone: zone)
+        let now = Int64(Date().timeIntervalSince1970)
+        func day(_ instant: Int64) -> String { String(calendar.formatDateTime(instant).prefix(10)) }
+        let today = calendar.periodStart(.day, containing: now)
+        let windows: [(String, Int64, Int64?)] = [
+            ("last 30 days", today - 29 * 86_400, nil), ("last 90 days", today - 89 * 86_400, nil),
+            ("this month", calendar.periodStart(.month, containing: now), nil),
+            ("last month", calendar.periodStart(.month, containing: calendar.periodStart(.month, containing: now) - 1),
+             calendar.periodStart(.month, containing: now) - 86_400),
+            ("this quarter", calendar.periodStart(.quarter, containing: now), nil),
+            ("year to date", calendar.periodStart(.year, containing: now), nil),
+            ("last year", calendar.periodStart(.year, containing: calendar.periodStart(.year, containing: now) - 1),
+             calendar.periodStart(.year, containing: now) - 86_400),
+        ]
+        let kept = (parameters.getAll("by").map { "by=\($0)" } + parameters.getAll("where").map { "where=\($0)" }
+            + ["metric", "period", "timezone", "top"].compactMap { name in parameters.get(name).map { "\(name)=\($0)" } })
+        return "<p class=\"presets\" aria-label=\"Time presets\">" + windows.map { name, from, to in
+            let query = kept + ["from=\(day(from))"] + (to.map { ["to=\(day($0))"] } ?? [])
+            return "<a href=\"\(escape(action + "?" + query.joined(separator: "&")))\">\(name)</a>"
+        }.joined() + "</p>"
+    }
+
+    /// How many series a chart shows before the rest become "other" (`top=`, 1–50, default 8).
+    static func top(_ parameters: Parameters) throws -> Int {
+        guard let text = parameters.get("top"), !text.isEmpty else { return 8 }
+        guard let value = Int(text), (1...50).contains(value) else {
+            throw APIError(.badRequest, "top '\(text)' is not a number of series from 1 to 50")
+        }
+        return value
+    }
+
+    /// Where a chart's series drills down to: the explorer filtered to it, regrouped one level finer.
+    static func drillDown(_ parameters: Parameters, dimension: ReportDimension) -> (String) -> String {
+        let finer: ReportDimension = switch dimension {
+        case .account, .group, .organisation: .user
+        case .user: .account
+        case .cluster: .partition
+        case .gpuClass: .gpuModel
+        default: .account
+        }
+        let kept = parameters.getAll("where").filter { !$0.isEmpty && !$0.hasPrefix(dimension.rawValue + "=") }.map { "where=\($0)" }
+            + ["from", "to", "period", "metric", "timezone"].compactMap { name in
+                parameters.get(name).flatMap { $0.isEmpty ? nil : "\(name)=\($0)" }
+            }
+        return { name in
+            let value = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name
+            return "/explore?" + (kept + ["by=\(finer.rawValue)", "where=\(dimension.rawValue)=\(value)"]).joined(separator: "&")
+        }
     }
 
     /// The summary request for a view, with a default grouping.
@@ -209,9 +332,11 @@ struct DashboardPages: Sendable {
         }
         var body = "<section aria-label=\"Totals\" class=\"totals\">"
             + figures.map { "<div><b data-figure=\"\(Self.escape($0.0))\">\($0.1)</b>\($0.0)</div>" }.joined() + "</section>"
-        body += Self.form("/", parameters, byDefault: "account", metricDefault: metric.rawValue)
+        body += Self.form("/", parameters, byDefault: "account", metricDefault: metric.rawValue, zone: summary.query.timeZone)
         let dimension = summary.query.groupBy[0].rawValue
-        body += chart(report, metric: metric, title: "\(metric.title(unit: .hours)) by \(dimension) per \(summary.query.period.rawValue)")
+        body += chart(report, metric: metric, title: "\(metric.title(unit: .hours)) by \(dimension) per \(summary.query.period.rawValue)",
+                      top: try Self.top(parameters), link: Self.drillDown(parameters, dimension: summary.query.groupBy[0]))
+        body += Self.downloads(request, page: "/explore")
         for (dimension, caption) in [(ReportDimension.group, "Top groups"), (.user, "Top users")] {
             var query = summary.query
             query.groupBy = [dimension]
@@ -223,8 +348,9 @@ struct DashboardPages: Sendable {
                     ? left.amounts.coreSeconds > right.amounts.coreSeconds
                     : left.keys.lexicographicallyPrecedes(right.keys)
             }
+            let link = Self.drillDown(parameters, dimension: dimension)
             body += table(top.table(unit: .hours, metrics: [.jobs, .coreHours, .gpuHours]), caption: caption + " by core hours",
-                          limit: 10)
+                          limit: 10, cellLink: { column, cell in column == 1 && !cell.plain.isEmpty ? link(cell.plain) : nil })
         }
         body += "<p>\(Self.escape(report.basisSentence))</p>"
         return page("Overview", current: "/", body)
@@ -259,19 +385,63 @@ struct DashboardPages: Sendable {
             let order = parameters.get("sort") == String(column) && parameters.get("order") != "asc" ? "asc" : "desc"
             return "/explore?" + (kept + ["sort=\(column)", "order=\(order)"]).joined(separator: "&")
         }
-        var body = Self.form("/explore", parameters, byDefault: "account", metricDefault: metric.rawValue)
+        var body = Self.form("/explore", parameters, byDefault: "account", metricDefault: metric.rawValue, zone: summary.query.timeZone)
         let dimension = summary.query.groupBy.map(\.rawValue).joined(separator: ", ")
-        body += chart(report, metric: metric, title: "\(metric.title(unit: .hours)) by \(dimension) per \(summary.query.period.rawValue)")
-        body += "<p><a href=\"/explore.csv?\(Self.escape(query))\" download>Download this table as CSV</a></p>"
-        // A browser cannot use a table of hundreds of thousands of rows: show the first ones (in the
-        // chosen order) and say so; the CSV has them all.
-        if report.rows.count > Self.shownRows {
-            body += "<p role=\"status\">Showing the first \(Self.shownRows) of \(report.rows.count) rows; the CSV download has all of them.</p>"
+        body += chart(report, metric: metric, title: "\(metric.title(unit: .hours)) by \(dimension) per \(summary.query.period.rawValue)",
+                      top: try Self.top(parameters), link: Self.drillDown(parameters, dimension: summary.query.groupBy[0]))
+        body += Self.downloads(request, page: "/explore")
+        // Pages of rows: a browser cannot use hundreds of thousands at once; the CSV has them all.
+        let pageNumber = max(1, parameters.get("page").flatMap(Int.init) ?? 1)
+        let total = sort == nil ? report.rows.count : shown.rows.count
+        let pages = max(1, (total + Self.shownRows - 1) / Self.shownRows)
+        let first = (min(pageNumber, pages) - 1) * Self.shownRows
+        if sort == nil, first > 0 {
+            head.rows = Array(report.rows[first..<min(first + Self.shownRows, report.rows.count)])
+            shown = head.table(unit: .hours, metrics: summary.metrics)
         }
+        let range = sort == nil ? 0..<shown.rows.count : first..<min(first + Self.shownRows, shown.rows.count)
+        if pages > 1 {
+            func pageLink(_ number: Int) -> String {
+                let kept = query.split(separator: "&").filter { !$0.hasPrefix("page=") }.map(String.init)
+                return "/explore?" + (kept + ["page=\(number)"]).joined(separator: "&")
+            }
+            body += "<nav aria-label=\"Pages\" class=\"presets\">Rows \(StackedBarChart.grouped(Double(first + 1)))–"
+                + "\(StackedBarChart.grouped(Double(first + range.count))) of "
+                + "\(StackedBarChart.grouped(Double(total))): "
+                + (pageNumber > 1 ? "<a href=\"\(Self.escape(pageLink(pageNumber - 1)))\">previous</a>" : "")
+                + (pageNumber < pages ? "<a href=\"\(Self.escape(pageLink(pageNumber + 1)))\">next</a>" : "") + "</nav>"
+        }
+        var totalOnly = report
+        totalOnly.rows = []
+        let totalTable = totalOnly.table(unit: .hours, metrics: summary.metrics, includeTotal: true)
+        let link = Self.drillDown(parameters, dimension: summary.query.groupBy[0])
+        let keyColumn = 1
         body += table(shown, caption: "Usage by \(dimension) per \(summary.query.period.rawValue)", sortLink: sortLink,
-                      limit: Self.shownRows)
+                      sorted: sort.map { ($0, parameters.get("order") != "asc") }, totals: totalTable.rows.last,
+                      cellLink: { column, cell in column == keyColumn && !cell.plain.isEmpty ? link(cell.plain) : nil },
+                      rows: range)
         body += "<p>\(Self.escape(report.basisSentence))</p>"
         return page("Explorer", current: "/explore", body)
+    }
+
+    /// Downloads of what the page shows: the table as CSV and the chart as SVG (PNG through the
+    /// browser: the SVG opens in any image tool).
+    static func downloads(_ request: Request, page: String) -> String {
+        let query = escape(request.uri.query ?? "")
+        return "<p class=\"presets\"><a href=\"\(page).csv?\(query)\" download>Download this table as CSV</a>"
+            + "<a href=\"\(page).svg?\(query)\" download=\"tally-chart.svg\">Download the chart as SVG</a></p>"
+    }
+
+    func explorerSVG(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
+        let parameters = request.uri.queryParameters
+        let (summary, metric) = try Self.request(parameters, by: .account, site: await store.currentConfiguration().site,
+                                                 principal: principal)
+        let report = try await store.report(summary.query)
+        let dimension = summary.query.groupBy.map(\.rawValue).joined(separator: ", ")
+        let svg = chart(report, metric: metric, title: "\(metric.title(unit: .hours)) by \(dimension) per \(summary.query.period.rawValue)",
+                        top: try Self.top(parameters))
+        return ByteBuffer(string: svg.replacingOccurrences(of: "<div class=\"scroll\">", with: "")
+            .replacingOccurrences(of: "</div>", with: ""))
     }
 
     func explorerCSV(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {

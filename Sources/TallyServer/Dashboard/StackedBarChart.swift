@@ -9,6 +9,10 @@ struct StackedBarChart {
     var measure: String
     var categories: [String]
     var series: [(name: String, values: [Double])]
+    /// Periods the window cuts short: drawn lighter and labelled partial.
+    var partial: Set<Int> = []
+    /// Where a series (its bars and legend entry) drills down to; nil for none ("other").
+    var link: ((String) -> String)? = nil
 
     /// Colour-blind-safe (Okabe–Ito), then greys.
     static let palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
@@ -41,6 +45,20 @@ struct StackedBarChart {
         let power = pow(10, floor(log10(rough)))
         let step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough } ?? 10 * power
         return ((maximum / step).rounded(.up) * step, step)
+    }
+
+    /// `1,234,567.8`: thousands separated, one decimal below 1,000 when not whole.
+    static func grouped(_ value: Double, places: Int? = nil) -> String {
+        let decimals = places ?? (abs(value) >= 1000 || value == value.rounded() ? 0 : 1)
+        let text = fixedPoint(value, places: decimals)
+        let parts = text.split(separator: ".", maxSplits: 1)
+        var whole = String(parts[0])
+        let negative = whole.hasPrefix("-")
+        if negative { whole.removeFirst() }
+        var groups: [String] = []
+        while whole.count > 3 { groups.insert(String(whole.suffix(3)), at: 0); whole.removeLast(3) }
+        groups.insert(whole, at: 0)
+        return (negative ? "-" : "") + groups.joined(separator: ",") + (parts.count > 1 ? "." + parts[1] : "")
     }
 
     static func label(_ value: Double) -> String {
@@ -84,18 +102,22 @@ struct StackedBarChart {
         // Bars.
         for (seriesIndex, entry) in series.enumerated() {
             let colour = Self.palette[seriesIndex % Self.palette.count]
+            let href = entry.name.hasPrefix("other (") ? nil : link?(entry.name)
+            if let href { out += "<a href=\"\(Self.escape(href))\">" }
             out += "<g class=\"series\" data-series=\"\(Self.escape(entry.name))\" fill=\"\(colour)\">\n"
             for (index, value) in entry.values.enumerated() where value > 0 {
                 let below = series[..<seriesIndex].reduce(0) { $0 + $1.values[index] }
                 let x = left + Double(index) * slot + (slot - barWidth) / 2
                 out += """
-                    <rect x="\(x)" y="\(y(below + value))" width="\(barWidth)" height="\(y(below) - y(below + value))">\
-                    <title>\(Self.escape(entry.name)), \(Self.escape(categories[index])): \(Self.label(value)) \
-                    \(Self.escape(measure))</title></rect>
+                    <rect x="\(x)" y="\(y(below + value))" width="\(barWidth)" height="\(y(below) - y(below + value))"\
+                    \(partial.contains(index) ? " fill-opacity=\"0.45\" class=\"partial\"" : "")>\
+                    <title>\(Self.escape(entry.name)), \(Self.escape(categories[index]))\(partial.contains(index) ? " (partial)" : ""): \
+                    \(Self.grouped(value)) \(Self.escape(measure))</title></rect>
 
                     """
             }
             out += "</g>\n"
+            if href != nil { out += "</a>" }
         }
         // X axis labels: as many as fit side by side (about 90 px each).
         let fitting = max(1, Int(plotWidth / 90))
@@ -103,7 +125,8 @@ struct StackedBarChart {
         for (index, name) in categories.enumerated() where index % every == 0 {
             let x = left + (Double(index) + 0.5) * slot
             out += """
-                <text x="\(x)" y="\(top + plotHeight + 16)" font-size="11" text-anchor="middle">\(Self.escape(name))</text>
+                <text x="\(x)" y="\(top + plotHeight + 16)" font-size="11" text-anchor="middle">\(Self.escape(name))\
+                \(partial.contains(index) ? " (partial)" : "")</text>
 
                 """
         }
@@ -111,6 +134,9 @@ struct StackedBarChart {
         // Legend, named after the real series.
         for (index, entry) in series.enumerated() {
             let legendY = top + Double(index) * 18
+            let href = entry.name.hasPrefix("other (") ? nil : link?(entry.name)
+            if let href { out += "<a href=\"\(Self.escape(href))\">" }
+            defer { if href != nil { out += "</a>" } }
             out += """
                 <rect x="\(left + plotWidth + 16)" y="\(legendY)" width="12" height="12" \
                 fill="\(Self.palette[index % Self.palette.count])"/>\
