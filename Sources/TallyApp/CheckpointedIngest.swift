@@ -89,6 +89,11 @@ struct FileIdentity {
 /// Expands directories into the regular files inside them, in name order (daily accounting
 /// files sort by date); hidden files are left out.
 public enum InputFiles {
+    /// Why a command that was given paths has nothing to read.
+    public static func noneFound(in paths: [String]) -> String {
+        "no input files in \(paths.joined(separator: " ")) (directories are read with their subdirectories)"
+    }
+
     /// Files as given, and every file under a directory, descending into subdirectories (an SSM
     /// or `tally export apel --out` queue, a tree of daily logs), in name order. Hidden entries
     /// and a queue's half-written `.tmp` files are left out.

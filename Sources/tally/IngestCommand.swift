@@ -133,7 +133,7 @@ struct Ingest: AsyncParsableCommand {
             var undetected = 0
             let files = try InputFiles.expand(paths)
             guard !files.isEmpty else {
-                printError("error: no input files in \(paths.joined(separator: " ")) (directories are read with their subdirectories)")
+                printError("error: " + InputFiles.noneFound(in: paths))
                 throw ExitCode(2)
             }
             for file in files {
@@ -417,7 +417,7 @@ struct IngestOptions: ParsableArguments {
         let pipeline = CheckpointedIngest(pipeline: IngestPipeline(store: store, strict: strict), reread: reread)
         let files = try InputFiles.expand(paths)
         guard !files.isEmpty else {
-            printError("error: no input files in \(paths.joined(separator: " ")) (directories are read with their subdirectories)")
+            printError("error: " + InputFiles.noneFound(in: paths))
             throw ExitCode(2)
         }
         let reporter = ProgressReporter(enabled: !quiet && isTerminal(2))

@@ -4,6 +4,13 @@ import TallyCore
 struct FieldError: Error {
     var field: String?
     var reason: String
+
+    /// Whether a scheduler's charged wall time and its end − start differ enough to flag: more
+    /// than a minute and 1 % (MOM and server clocks, rounding to seconds, are within that).
+    static func wallClocksDisagree(_ used: Int64, _ span: Int64) -> Bool {
+        let difference = abs(used - span)
+        return difference > 60 && difference * 100 > max(used, span)
+    }
 }
 
 extension CollectedBatch {

@@ -141,7 +141,7 @@ public struct PBSCollector: LineCollector {
         var wall: Int64 = 0
         if let usedWall {
             wall = usedWall
-            if let start, let end, Self.disagree(usedWall, end - start) {
+            if let start, let end, FieldError.wallClocksDisagree(usedWall, end - start) {
                 repairs.append(FieldError(field: "resources_used.walltime", reason: "walltime \(usedWall) s charged; "
                     + "end − start is \(end - start) s"))
             }
@@ -207,13 +207,6 @@ public struct PBSCollector: LineCollector {
         } catch {
             throw FieldError(field: nil, reason: error.description)
         }
-    }
-
-    /// Wall-clock sources agree when within a minute or 1 % of each other (MOM and server
-    /// clocks, rounding to seconds).
-    static func disagree(_ used: Int64, _ span: Int64) -> Bool {
-        let difference = abs(used - span)
-        return difference > 60 && difference * 100 > max(used, span)
     }
 
     private func reject(_ number: Int, _ field: String?, _ reason: String, _ line: Bytes, _ batch: inout CollectedBatch) {

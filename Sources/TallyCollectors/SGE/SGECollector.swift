@@ -148,7 +148,7 @@ public struct SGECollector: LineCollector {
         var wall: Int64 = 0
         if let start, let end {
             wall = wallclock ?? (end - start)
-            if let wallclock, PBSCollector.disagree(wallclock, end - start) {
+            if let wallclock, FieldError.wallClocksDisagree(wallclock, end - start) {
                 flags.append(FieldError(field: "ru_wallclock", reason: "ru_wallclock \(wallclock) s charged; "
                     + "end − start is \(end - start) s"))
             }

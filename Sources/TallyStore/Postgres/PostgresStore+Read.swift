@@ -144,25 +144,24 @@ extension PostgresStore {
             }
         }
         let rejected = try await count("SELECT COUNT(*) FROM rejected_line")
+        var status = StoreStatus(records: records, recordsByState: byState, sources: sources, coverage: coverage,
+                                 rejectedLines: rejected, recentRejections: try await recentLines(table: "rejected_line"))
+        status.flaggedLines = try await count("SELECT COUNT(*) FROM flagged_line")
+        status.recentFlags = try await recentLines(table: "flagged_line")
+        return status
+    }
+
+    /// The latest ten lines of `rejected_line` or `flagged_line` (same columns), oldest first.
+    private func recentLines(table: String) async throws -> [Rejection] {
         var recent: [Rejection] = []
-        for try await (path, line, field, reason, excerpt) in try await client.query("""
-            SELECT s.path, r.line, r.field, r.reason, r.excerpt FROM rejected_line r
+        for try await (path, line, field, reason, excerpt) in try await client.query(PostgresQuery(unsafeSQL: """
+            SELECT s.path, r.line, r.field, r.reason, r.excerpt FROM \(table) r
             JOIN source s ON s.id = r.source_id ORDER BY r.id DESC LIMIT 10
-            """, logger: logger).decode((String, Int64, String?, String, String).self) {
+            """), logger: logger).decode((String, Int64, String?, String, String).self) {
             recent.append(Rejection(position: SourcePosition(file: path, line: Int(line)), field: field, reason: reason,
                                     excerpt: excerpt))
         }
-        var status = StoreStatus(records: records, recordsByState: byState, sources: sources, coverage: coverage,
-                                 rejectedLines: rejected, recentRejections: recent.reversed())
-        status.flaggedLines = try await count("SELECT COUNT(*) FROM flagged_line")
-        for try await (path, line, field, reason, excerpt) in try await client.query("""
-            SELECT s.path, r.line, r.field, r.reason, r.excerpt FROM flagged_line r
-            JOIN source s ON s.id = r.source_id ORDER BY r.id DESC LIMIT 10
-            """, logger: logger).decode((String, Int64, String?, String, String).self) {
-            status.recentFlags.insert(Rejection(position: SourcePosition(file: path, line: Int(line)), field: field,
-                                                reason: reason, excerpt: excerpt), at: 0)
-        }
-        return status
+        return recent.reversed()
     }
 
     // MARK: Coverage

@@ -31,24 +31,22 @@ extension SQLiteStore {
                 coverage = low..<high
             }
             let rejected = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rejected_line") ?? 0
-            let recent = try Row.fetchAll(db, sql: """
-                SELECT s.path, r.line, r.field, r.reason, r.excerpt FROM rejected_line r
-                JOIN source s ON s.id = r.source_id ORDER BY r.id DESC LIMIT 10
-                """).reversed().map { row in
-                Rejection(position: SourcePosition(file: row[0], line: row[1]), field: row[2], reason: row[3],
-                          excerpt: row[4])
-            }
+            let recent = try Self.recentLines(db, table: "rejected_line")
             var status = StoreStatus(records: records, recordsByState: byState, sources: sources, coverage: coverage,
                                      rejectedLines: rejected, recentRejections: recent)
             status.flaggedLines = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM flagged_line") ?? 0
-            status.recentFlags = try Row.fetchAll(db, sql: """
-                SELECT s.path, r.line, r.field, r.reason, r.excerpt FROM flagged_line r
-                JOIN source s ON s.id = r.source_id ORDER BY r.id DESC LIMIT 10
-                """).reversed().map { row in
-                Rejection(position: SourcePosition(file: row[0], line: row[1]), field: row[2], reason: row[3],
-                          excerpt: row[4])
-            }
+            status.recentFlags = try Self.recentLines(db, table: "flagged_line")
             return status
+        }
+    }
+
+    /// The latest ten lines of `rejected_line` or `flagged_line` (same columns), oldest first.
+    private static func recentLines(_ db: Database, table: String) throws -> [Rejection] {
+        try Row.fetchAll(db, sql: """
+            SELECT s.path, r.line, r.field, r.reason, r.excerpt FROM \(table) r
+            JOIN source s ON s.id = r.source_id ORDER BY r.id DESC LIMIT 10
+            """).reversed().map { row in
+            Rejection(position: SourcePosition(file: row[0], line: row[1]), field: row[2], reason: row[3], excerpt: row[4])
         }
     }
 }

@@ -283,11 +283,14 @@ struct ReportComputation {
         var report = Report(query: query, window: window, rows: [], basis: basis,
                             benchmarkKind: configuration.benchmarkKind)
         let capacities = CapacityModel(configuration.resources)
+        // Looked up once per report: the dictionary holds every recorded name.
+        let uncovered = capacities.isEmpty ? [] : Set(clustersWithoutCapacity())
         if !capacities.isEmpty {
             for index in rows.indices {
-                rows[index].capacity = capacity(capacities, keys: rows[index].keys, over: rows[index].period.range)
+                rows[index].capacity = capacity(capacities, keys: rows[index].keys, over: rows[index].period.range,
+                                                uncovered: uncovered)
             }
-            report.totalCapacity = capacity(capacities, keys: nil, over: window)
+            report.totalCapacity = capacity(capacities, keys: nil, over: window, uncovered: uncovered)
         }
         report.rows = rows
         report.metrics = metrics(for: report)
@@ -302,15 +305,21 @@ struct ReportComputation {
     /// filter's single cluster or partition, else everything configured. Utilisation is per
     /// cluster capacity: a row whose usage may come from a cluster with no `[[resource]]` has
     /// none (blank), rather than being divided by another cluster's capacity.
-    private func capacity(_ model: CapacityModel, keys: [String]?, over range: Range<Int64>) -> Capacity? {
+    private func capacity(_ model: CapacityModel, keys: [String]?, over range: Range<Int64>,
+                          uncovered: Set<String>) -> Capacity? {
         func scope(_ dimension: ReportDimension) -> String? {
             if let keys, let index = query.groupBy.firstIndex(of: dimension) { return keys[index] }
             if let values = query.filters[dimension], values.count == 1 { return values.first }
             return nil
         }
         let cluster = scope(.cluster)
-        let candidates = cluster.map { [$0] } ?? query.filters[.cluster].map { Array($0) } ?? dimensions.storedValues(.cluster)
-        guard candidates.allSatisfy({ name in model.resources.contains { $0.cluster == name } }) else { return nil }
+        if let cluster {
+            guard model.resources.contains(where: { $0.cluster == cluster }) else { return nil }
+        } else if let asked = query.filters[.cluster] {
+            guard asked.allSatisfy({ name in model.resources.contains { $0.cluster == name } }) else { return nil }
+        } else if !uncovered.isEmpty {
+            return nil
+        }
         return model.capacity(cluster: cluster, partition: scope(.partition), gpuModel: scope(.gpuModel), over: range)
     }
 
@@ -342,8 +351,8 @@ struct ReportComputation {
             notes.append("\(fixedPoint(hours, places: 2)) core hours ran where no [[benchmark]] rule matched: "
                          + "they count 0 \(configuration.benchmarkKind) hours (tally config check lists them)")
         }
-        let uncovered = clustersWithoutCapacity()
-        if !configuration.resources.isEmpty, !uncovered.isEmpty {
+        let uncovered = configuration.resources.isEmpty ? [] : clustersWithoutCapacity()
+        if !uncovered.isEmpty {
             notes.append("no [[resource]] capacity for cluster \(uncovered.joined(separator: ", ")): its utilisation, "
                          + "and that of rows mixing it with others, is blank (group by cluster to see the rest)")
         }
