@@ -159,7 +159,7 @@ public struct APIServer: Sendable {
         let handlers: [(String, PageHandler)] = [
             ("/", pages.overview), ("explore", pages.explorer), ("explore.csv", pages.explorerCSV),
             ("explore.svg", pages.explorerSVG), ("gpu", pages.gpu),
-            ("quality", pages.quality), ("allocations", pages.allocations),
+            ("quality", pages.quality), ("allocations", pages.allocations), ("allocation", pages.allocation),
         ]
         for (path, handler) in handlers {
             let isCSV = path.hasSuffix(".csv") || path.hasSuffix(".svg")
@@ -168,9 +168,10 @@ public struct APIServer: Sendable {
                 let principal = try context.require(.read)
                 do {
                     let body: ByteBuffer
-                    // Burn-down projections move with the clock: never cached.
-                    if path != "allocations", DashboardPages.isStable(request) {
-                        body = try await pageCache.value(for: path + "?" + (request.uri.query ?? "") + principal.cacheScope,
+                    // Burn-down projections move with the clock: cached for the minute only.
+                    let clock = path.hasPrefix("allocation") ? "#\(Int64(Date().timeIntervalSince1970) / 60)" : ""
+                    if DashboardPages.isStable(request) {
+                        body = try await pageCache.value(for: path + "?" + (request.uri.query ?? "") + principal.cacheScope + clock,
                                                          generation: try await store.summaryGeneration()) {
                             try await handler(request, principal)
                         }

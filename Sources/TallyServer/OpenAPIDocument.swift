@@ -69,7 +69,7 @@ enum OpenAPIDocument {
         "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}},
         "/": {"get": {"summary": "Dashboard overview (HTML): totals, a chart over time by a dimension, top groups and users (read scope, or the login cookie, or --public-dashboard)", "responses": {
           "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
-        "/explore": {"get": {"summary": "Dashboard explorer (HTML): from, to, period, by, where, metric, sort, order in the URL", "responses": {
+        "/explore": {"get": {"summary": "Dashboard explorer (HTML): from, to, period, by, where, in-cluster, in-partition, in-account, in-qos, metric, top, timezone, sort, order, page in the URL", "responses": {
           "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
         "/explore.csv": {"get": {"summary": "The explorer's table as CSV (same parameters)", "responses": {
           "200": {"description": "text/csv"}, "303": {"description": "to /login"}}}},
@@ -79,8 +79,10 @@ enum OpenAPIDocument {
           "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
         "/quality": {"get": {"summary": "Dashboard data quality (HTML): coverage and gaps, sources, rejected lines", "responses": {
           "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
-        "/allocations": {"get": {"summary": "Dashboard allocations (HTML): burn-down chart, figures and per-user use of each allocation", "responses": {
+        "/allocations": {"get": {"summary": "Dashboard allocations (HTML): one row per allocation (granted, used, remaining, burn rate, projected exhaustion, status), at= a date", "responses": {
           "200": {"description": "text/html"}, "303": {"description": "to /login"}}}},
+        "/allocation": {"get": {"summary": "Dashboard allocation (HTML): name= one allocation's burn-down chart, figures, warnings and users (users=all for every user), at= a date", "responses": {
+          "200": {"description": "text/html"}, "303": {"description": "to /login"}, "404": {"description": "no such allocation for this token"}}}},
         "/login": {
           "get": {"summary": "Dashboard sign-in form", "security": [], "responses": {"200": {"description": "text/html"}}},
           "post": {"summary": "Sign in with a read token (form fields token, next); sets a signed, expiring HttpOnly session cookie (not the token)", "security": [], "responses": {

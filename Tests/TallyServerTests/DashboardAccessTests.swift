@@ -37,7 +37,16 @@ import TallyTestSupport
         for forbidden in ["/api/v1/status", "/api/v1/fairshare", "/quality"] {
             #expect(try await server.call(.GET, forbidden, token: pi).status == 403, "\(forbidden)")
         }
-        for page in ["/", "/explore?by=account&period=total", "/gpu", "/allocations"] {
+        for account in ["chem", "physics"] {
+            let created = try TallyProcess.run(["alloc", "create", "\(account)-2026", "--db", server.location, "--account", account,
+                                                "--amount", "100", "--unit", "core-hours", "--start", "2026-11-01", "--end", "2026-12-31"])
+            #expect(created.status == 0, "\(created.stderr)")
+        }
+        #expect(try await server.call(.GET, "/allocation?name=physics-2026", token: pi).status == 404,
+                "another account's allocation does not exist for this token")
+        #expect(try await server.call(.GET, "/allocation?name=chem-2026", token: pi).status == 200)
+        #expect(try await server.call(.GET, "/allocation?name=physics-2026", token: everything).status == 200)
+        for page in ["/", "/explore?by=account&period=total", "/gpu", "/allocations", "/allocation?name=chem-2026"] {
             let answer = try await server.call(.GET, page, token: pi)
             #expect(answer.status == 200, "\(page)")
             #expect(!answer.body.contains("physics"), "\(page) shows another account")

@@ -44,11 +44,12 @@ struct BurnDownChart {
         if let projection, let last = used.last {
             out += "<line data-series=\"projection\" x1=\"\(f(x(last.instant)))\" y1=\"\(f(y(last.value)))\" x2=\"\(f(x(projection.instant)))\" y2=\"\(f(y(projection.value)))\" stroke=\"#0072B2\" stroke-dasharray=\"6 4\" stroke-width=\"2\"><title>projected at the current burn rate</title></line>"
         }
-        let legend = [("#0072B2", "used"), ("#0072B2", "projected (dashed)"), ("#D55E00", "granted")]
+        // Each entry drawn as its own line (solid, dashed, orange), so the swatches differ as the series do.
+        let legend = [("#0072B2", "", "used"), ("#0072B2", " stroke-dasharray=\"6 4\"", "projected"), ("#D55E00", "", "granted")]
         for (index, entry) in legend.enumerated() {
-            let ly = top + Double(index) * 20
-            out += "<rect x=\"\(f(left + plotWidth + 16))\" y=\"\(f(ly))\" width=\"12\" height=\"12\" fill=\"\(entry.0)\"/>"
-            out += "<text x=\"\(f(left + plotWidth + 34))\" y=\"\(f(ly + 10))\" font-size=\"12\">\(entry.1)</text>"
+            let ly = top + Double(index) * 20 + 6
+            out += "<line data-legend=\"\(entry.2)\" x1=\"\(f(left + plotWidth + 12))\" x2=\"\(f(left + plotWidth + 40))\" y1=\"\(f(ly))\" y2=\"\(f(ly))\" stroke=\"\(entry.0)\" stroke-width=\"2.5\"\(entry.1)/>"
+            out += "<text x=\"\(f(left + plotWidth + 46))\" y=\"\(f(ly + 4))\" font-size=\"12\">\(entry.2)</text>"
         }
         return out + "</svg>"
     }

@@ -8,6 +8,12 @@ import TallyStore
 /// view's state in its URL, figures from the same reports as `tally report` and the API.
 struct DashboardPages: Sendable {
     let store: any UsageStore
+    let choices: FilterChoices
+
+    init(store: any UsageStore) {
+        self.store = store
+        choices = FilterChoices(store: store)
+    }
 
     static func escape(_ text: String) -> String { StackedBarChart.escape(text) }
 
@@ -57,18 +63,38 @@ struct DashboardPages: Sendable {
             svg.chart{max-width:100%;height:auto}:focus{outline:3px solid #E69F00}
             .scroll{overflow-x:auto;max-width:100%}header a.out{float:right;margin-right:0}
             input::placeholder{color:#999;font-style:italic}.presets a{margin-right:.8em}
-            .exhausted{color:#fff;background:#b00020;padding:.1em .4em;border-radius:3px}
+            .exhausted,.at-risk,.on-track,.ended{padding:.1em .45em;border-radius:3px;white-space:nowrap}
+            .exhausted{color:#fff;background:#b00020;font-weight:bold}.at-risk{background:#ffd27a}
+            .on-track{background:#d7f0dd}.ended{background:#e6e6e6}
+            /* Phones: charts keep a readable scale (10 px text and up) and scroll sideways in their box. */
             @media (max-width:600px){main{padding:.6em}th,td{padding:.25em .4em;font-size:.9em}
-            svg.chart{min-width:560px}header a{margin-right:.6em}h1{font-size:1.4em}}
+            svg.chart{min-width:780px}header a{margin-right:.6em}h1{font-size:1.4em}}
             </style></head>
             <body><header><nav aria-label="Views"><strong>Tally</strong> · \(nav)
             <a class="out" href="/logout">Sign out</a></nav></header>
             <main><h1>\(Self.escape(title))</h1>
             \(body)
-            </main></body></html>
+            </main>\(body.contains("data-png") ? pngScript : "")</body></html>
             """
         return html
     }
+
+    /// The chart as PNG, drawn by the browser from the page's own SVG (no server round trip, no
+    /// external script): a link with `data-png` saves it; `#png` in the address shows it inline.
+    static let pngScript = """
+        <script>
+        function tallyChartPNG(done){var s=document.querySelector('svg.chart');if(!s)return;var v=s.viewBox.baseVal;
+        var i=new Image();i.onload=function(){var c=document.createElement('canvas');c.width=v.width*2;c.height=v.height*2;
+        var g=c.getContext('2d');g.fillStyle='#fff';g.fillRect(0,0,c.width,c.height);g.drawImage(i,0,0,c.width,c.height);
+        done(c.toDataURL('image/png'))};
+        i.src='data:image/svg+xml;charset=utf-8,'+encodeURIComponent(new XMLSerializer().serializeToString(s))}
+        document.querySelectorAll('[data-png]').forEach(function(l){l.hidden=false;l.addEventListener('click',function(e){
+        e.preventDefault();tallyChartPNG(function(u){var a=document.createElement('a');a.download='tally-chart.png';a.href=u;
+        document.body.appendChild(a);a.click();a.remove()})})});
+        if(location.hash==='#png')tallyChartPNG(function(u){var m=document.createElement('img');m.id='chart-png';m.alt='The chart as PNG';
+        m.src=u;m.style.maxWidth='100%';document.querySelector('main').appendChild(m)});
+        </script>
+        """
 
     /// A cell as a person reads it: numbers with thousands separators (the CSV keeps them plain).
     static func readable(_ cell: Table.Cell) -> String {
@@ -85,7 +111,8 @@ struct DashboardPages: Sendable {
     /// rows are ordered by and whether descending; `totals`: a footer row; `rows`: the range shown.
     func table(_ table: Table, caption: String, sortLink: ((Int) -> String)? = nil, limit: Int? = nil,
                sorted: (column: Int, descending: Bool)? = nil, totals: [Table.Cell]? = nil,
-               cellLink: ((Int, Table.Cell) -> String?)? = nil, rows: Range<Int>? = nil) -> String {
+               cellLink: ((Int, Table.Cell) -> String?)? = nil, cellClass: ((Int, Int) -> String?)? = nil,
+               rows: Range<Int>? = nil) -> String {
         var out = "<div class=\"scroll\"><table><caption>\(Self.escape(caption))</caption><thead><tr>"
         for (index, column) in table.columns.enumerated() {
             let numeric = table.numericColumns.contains(index)
@@ -100,11 +127,12 @@ struct DashboardPages: Sendable {
         }
         out += "</tr></thead><tbody>"
         let shown = rows ?? 0..<min(limit ?? table.rows.count, table.rows.count)
-        for row in table.rows[shown.clamped(to: 0..<table.rows.count)] {
+        for rowIndex in shown.clamped(to: 0..<table.rows.count) {
             out += "<tr>"
-            for (index, cell) in row.enumerated() {
+            for (index, cell) in table.rows[rowIndex].enumerated() {
                 var text = Self.escape(Self.readable(cell))
                 if let href = cellLink?(index, cell) { text = "<a href=\"\(Self.escape(href))\">\(text)</a>" }
+                if let name = cellClass?(rowIndex, index) { text = "<span class=\"\(name)\">\(text)</span>" }
                 out += "<td\(table.numericColumns.contains(index) ? " class=\"n\"" : "")>\(text)</td>"
             }
             out += "</tr>"
@@ -211,8 +239,30 @@ struct DashboardPages: Sendable {
             + "placeholder=\"\(escape(placeholder))\"></label>"
     }
 
+    /// Pick lists (several names each) for the keys the data has few names of.
+    static func pickLists(_ choices: [(ReportDimension, [String])], _ parameters: Parameters) -> String {
+        choices.map { dimension, names in
+            let name = "in-" + dimension.rawValue
+            let picked = Set(parameters.getAll(name))
+            return "<label for=\"f-\(name)\">\(escape(dimension.rawValue)) (any of)<select multiple size=\"3\" id=\"f-\(name)\" "
+                + "name=\"\(name)\">" + names.map {
+                    "<option value=\"\(escape($0))\"\(picked.contains($0) ? " selected" : "")>\(escape($0))</option>"
+                }.joined() + "</select></label>"
+        }.joined()
+    }
+
+    /// The query parameters a view keeps when its window or grouping changes.
+    static func keptFilters(_ parameters: Parameters, except dimension: ReportDimension? = nil) -> [String] {
+        parameters.getAll("where").filter { filter in
+            !filter.isEmpty && !(dimension.map { filter.hasPrefix($0.rawValue + "=") } ?? false)
+        }.map { "where=\(queryEscape($0))" }
+            + FilterChoices.dimensions.filter { $0 != dimension }.flatMap { d in
+                parameters.getAll("in-" + d.rawValue).filter { !$0.isEmpty }.map { "in-\(d.rawValue)=\(queryEscape($0))" }
+            }
+    }
+
     static func form(_ action: String, _ parameters: Parameters, byDefault: String, metricDefault: String,
-                     zone: TimeZone) -> String {
+                     zone: TimeZone, choices: [(ReportDimension, [String])] = []) -> String {
         func value(_ name: String) -> String? { parameters.get(name).flatMap { $0.isEmpty ? nil : $0 } }
         let chosen = parameters.getAll("by").flatMap { $0.split(separator: ",").map(String.init) }
         let by = chosen.first ?? byDefault
@@ -230,6 +280,7 @@ struct DashboardPages: Sendable {
                      selected: value("metric") ?? metricDefault)
             + input("where", label: "Filter (key=value[,value])", value: filters.first, placeholder: "e.g. partition=gpu")
             + filters.dropFirst().map { "<input type=\"hidden\" name=\"where\" value=\"\(escape($0))\">" }.joined()
+            + pickLists(choices, parameters)
             + input("top", label: "Series shown", value: value("top"), placeholder: "8")
             + input("timezone", label: "Time zone", value: value("timezone"), placeholder: zone.identifier)
             + "<button type=\"submit\">Show</button></form>"
@@ -252,7 +303,7 @@ struct DashboardPages: Sendable {
             ("last year", calendar.periodStart(.year, containing: calendar.periodStart(.year, containing: now) - 1),
              calendar.periodStart(.year, containing: now) - 86_400),
         ]
-        let kept = (parameters.getAll("by").map { "by=\($0)" } + parameters.getAll("where").map { "where=\($0)" }
+        let kept = (parameters.getAll("by").map { "by=\($0)" } + keptFilters(parameters)
             + ["metric", "period", "timezone", "top"].compactMap { name in parameters.get(name).map { "\(name)=\($0)" } })
         return "<p class=\"presets\" aria-label=\"Time presets\">" + windows.map { name, from, to in
             let query = kept + ["from=\(day(from))"] + (to.map { ["to=\(day($0))"] } ?? [])
@@ -278,7 +329,7 @@ struct DashboardPages: Sendable {
         case .gpuClass: .gpuModel
         default: .account
         }
-        let kept = parameters.getAll("where").filter { !$0.isEmpty && !$0.hasPrefix(dimension.rawValue + "=") }.map { "where=\($0)" }
+        let kept = keptFilters(parameters, except: dimension)
             + ["from", "to", "period", "metric", "timezone"].compactMap { name in
                 parameters.get(name).flatMap { $0.isEmpty ? nil : "\(name)=\($0)" }
             }
@@ -292,6 +343,7 @@ struct DashboardPages: Sendable {
     static func request(_ parameters: Parameters, by fallback: ReportDimension, site: SiteSettings,
                         principal: Principal) throws -> (SummaryRequest, Metric) {
         var summary = try SummaryRequest(parameters, site: site)
+        FilterChoices.apply({ parameters.getAll($0) }, to: &summary.query.filters)
         summary.query.filters = principal.limit(summary.query.filters)
         if summary.query.groupBy.isEmpty { summary.query.groupBy = [fallback] }
         var metric = Metric.coreHours
@@ -332,7 +384,8 @@ struct DashboardPages: Sendable {
         }
         var body = "<section aria-label=\"Totals\" class=\"totals\">"
             + figures.map { "<div><b data-figure=\"\(Self.escape($0.0))\">\($0.1)</b>\($0.0)</div>" }.joined() + "</section>"
-        body += Self.form("/", parameters, byDefault: "account", metricDefault: metric.rawValue, zone: summary.query.timeZone)
+        body += Self.form("/", parameters, byDefault: "account", metricDefault: metric.rawValue, zone: summary.query.timeZone,
+                              choices: try await choices.choices(for: principal))
         let dimension = summary.query.groupBy[0].rawValue
         body += chart(report, metric: metric, title: "\(metric.title(unit: .hours)) by \(dimension) per \(summary.query.period.rawValue)",
                       top: try Self.top(parameters), link: Self.drillDown(parameters, dimension: summary.query.groupBy[0]))
@@ -385,7 +438,8 @@ struct DashboardPages: Sendable {
             let order = parameters.get("sort") == String(column) && parameters.get("order") != "asc" ? "asc" : "desc"
             return "/explore?" + (kept + ["sort=\(column)", "order=\(order)"]).joined(separator: "&")
         }
-        var body = Self.form("/explore", parameters, byDefault: "account", metricDefault: metric.rawValue, zone: summary.query.timeZone)
+        var body = Self.form("/explore", parameters, byDefault: "account", metricDefault: metric.rawValue, zone: summary.query.timeZone,
+                              choices: try await choices.choices(for: principal))
         let dimension = summary.query.groupBy.map(\.rawValue).joined(separator: ", ")
         body += chart(report, metric: metric, title: "\(metric.title(unit: .hours)) by \(dimension) per \(summary.query.period.rawValue)",
                       top: try Self.top(parameters), link: Self.drillDown(parameters, dimension: summary.query.groupBy[0]))
@@ -424,13 +478,16 @@ struct DashboardPages: Sendable {
         return page("Explorer", current: "/explore", body)
     }
 
-    /// Downloads of what the page shows: the table as CSV and the chart as SVG (PNG through the
-    /// browser: the SVG opens in any image tool).
+    /// Downloads of what the page shows: the table as CSV, the chart as SVG and as PNG.
     static func downloads(_ request: Request, page: String) -> String {
         let query = escape(request.uri.query ?? "")
         return "<p class=\"presets\"><a href=\"\(page).csv?\(query)\" download>Download this table as CSV</a>"
-            + "<a href=\"\(page).svg?\(query)\" download=\"tally-chart.svg\">Download the chart as SVG</a></p>"
+            + "<a href=\"\(page).svg?\(query)\" download=\"tally-chart.svg\">Download the chart as SVG</a>"
+            + pngLink + "</p>"
     }
+
+    /// Shown once the script runs (a browser without scripts still has the SVG).
+    static let pngLink = "<a href=\"#png\" data-png hidden>Download the chart as PNG</a>"
 
     func explorerSVG(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
         let parameters = request.uri.queryParameters
@@ -479,55 +536,127 @@ struct DashboardPages: Sendable {
             byModel = try await store.report(models)
         }
         var body = chart(byClass, metric: .gpuHours, title: "GPU hours by GPU class per \(summary.query.period.rawValue)")
+        body += "<p class=\"presets\">\(Self.pngLink)</p>"
         body += table(byModel.table(unit: .hours, metrics: [.jobs, .gpuHours, .normalisedGPUHours, .averageGPUs]),
                       caption: "GPU hours by model and class: raw and class-weighted, side by side")
         return page("GPUs", current: "/gpu", body)
     }
 
-    /// Every allocation's burn-down: the figures `tally alloc show` prints, and a chart of cumulative use.
+    /// Every allocation in one table (granted, used, remaining, burn rate, when it runs out, a
+    /// status a person sees at a glance), each linking to its own page with the chart and users.
     func allocations(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
         let configuration = await store.currentConfiguration()
         let calendar = PeriodCalendar(timeZone: configuration.site.zone)
-        let now = request.uri.queryParameters.get("at").flatMap { calendar.parse($0) } ?? Int64(Date().timeIntervalSince1970)
+        let now = try Self.instant(request, calendar: calendar)
         let engine = PolicyEngine(store: store, configuration: configuration)
         let allocations = try await store.allocations().filter(principal.mayRead)
-        var body = allocations.isEmpty ? "<p>No allocations yet (<code>tally alloc create</code>).</p>" : ""
+        guard !allocations.isEmpty else {
+            return page("Allocations", current: "/allocations", "<p>No allocations yet (<code>tally alloc create</code>).</p>")
+        }
+        var summary = Table(columns: ["allocation", "owner", "unit", "granted", "used", "remaining", "used %", "burn per day",
+                                      "runs out", "status"], numericColumns: [3, 4, 5, 6, 7])
+        var statuses: [AllocationStatus] = []
         for allocation in allocations {
             let (burn, _) = try await engine.burnDown(allocation.name, at: now)
-            let end = min(now, allocation.end)
-            var used: [(Int64, Double)] = []
-            if end > allocation.start {
-                // Daily for a few months, weekly beyond: a readable number of points.
-                let period: PeriodKind = end - allocation.start > 120 * 86_400 ? .week : .day
-                let report = try await store.report(ReportQuery(window: allocation.start..<end, period: period,
-                                                                filters: [allocation.dimension: [allocation.owner]]))
-                let charges = try await store.allocationCharges(allocation: allocation.name)
-                var total = 0.0
-                for row in report.rows.sorted(by: { $0.period.start < $1.period.start }) {
-                    total += allocation.unit.metric.value(row.amounts, unit: .hours) ?? 0
-                    total += Double(charges.filter { $0.at >= row.period.start && $0.at < row.period.end }
-                        .reduce(0) { $0 + $1.amountMilli }) / 1000
-                    used.append((min(row.period.end, end), total))
-                }
-                if used.last.map({ abs($0.1 - burn.used) > 1e-6 }) ?? true { used.append((end, burn.used)) }
-            }
-            var projection: (Int64, Double)?
-            if let instant = burn.projectedExhaustion {
-                projection = (instant, allocation.amount)
-            } else if burn.lastsPastEnd, burn.burnRatePerDay > 0 {
-                projection = (allocation.end, burn.used + burn.burnRatePerDay * Double(allocation.end - end) / 86_400)
-            }
-            body += "<section aria-labelledby=\"alloc-\(Self.escape(allocation.name))\"><h2 id=\"alloc-\(Self.escape(allocation.name))\">"
-                + "\(Self.escape(allocation.name))</h2>"
-            body += BurnDownChart(title: "\(allocation.name): \(allocation.unit.label) used of \(StackedBarChart.label(allocation.amount))",
-                                  unit: allocation.unit.label, amount: allocation.amount, start: allocation.start, end: allocation.end,
-                                  used: used.map { ($0.0, $0.1) }, projection: projection.map { ($0.0, $0.1) }).svg
-            for warning in burn.warnings { body += "<p role=\"alert\">\(Self.escape(warning))</p>" }
-            body += table(PolicyTables.burnDown(burn, calendar: calendar), caption: "Burn-down of \(allocation.name)")
-            if !burn.users.isEmpty { body += table(PolicyTables.allocationUsers(burn), caption: "Use by user") }
-            body += "</section>"
+            let status = AllocationStatus(burn, at: now)
+            statuses.append(status)
+            // Small grants (test allocations, GPU hours) keep three places; large ones one.
+            let places = allocation.amount < 100 ? 3 : 1
+            summary.rows.append([
+                .text(allocation.name), .text("\(allocation.dimension.rawValue) \(allocation.owner)"), .text(allocation.unit.label),
+                .decimal(allocation.amount, places: places), .decimal(burn.used, places: places),
+                .decimal(burn.remaining, places: places), .decimal(burn.percentUsed, places: 1),
+                .decimal(burn.burnRatePerDay, places: places),
+                .text(burn.projectedExhaustion.map { String(calendar.formatDateTime($0).prefix(10)) } ?? "—"),
+                .text(status.label),
+            ])
         }
+        let counts = Dictionary(grouping: statuses, by: \.self).mapValues(\.count)
+        var body = "<section aria-label=\"Summary\" class=\"totals\">"
+        for status in AllocationStatus.allCases {
+            body += "<div><b data-figure=\"\(status.rawValue)\">\(counts[status] ?? 0)</b>\(status.label)</div>"
+        }
+        body += "</section>"
+        let at = request.uri.queryParameters.get("at").map { "&at=" + Self.queryEscape($0) } ?? ""
+        body += table(summary, caption: "Allocations at \(calendar.formatDateTime(now))",
+                      cellLink: { column, cell in column == 0 ? "/allocation?name=\(Self.queryEscape(cell.plain))\(at)" : nil },
+                      cellClass: { row, column in column == 9 ? statuses[row].rawValue : nil })
         return page("Allocations", current: "/allocations", body)
+    }
+
+    /// One allocation: its burn-down chart, figures, warnings and the users who drew on it.
+    func allocation(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
+        let configuration = await store.currentConfiguration()
+        let calendar = PeriodCalendar(timeZone: configuration.site.zone)
+        let now = try Self.instant(request, calendar: calendar)
+        guard let name = request.uri.queryParameters.get("name"), !name.isEmpty else {
+            throw APIError(.badRequest, "name: say which allocation (/allocation?name=…); /allocations lists them")
+        }
+        // An allocation the token may not read answers as one that does not exist.
+        guard let allocation = try await store.allocations().first(where: { $0.name == name }), principal.mayRead(allocation) else {
+            throw APIError(.notFound, "there is no allocation '\(name)'")
+        }
+        let (burn, _) = try await PolicyEngine(store: store, configuration: configuration).burnDown(allocation.name, at: now)
+        let status = AllocationStatus(burn, at: now)
+        let used = try await cumulativeUse(allocation, until: min(now, allocation.end), finalValue: burn.used)
+        var projection: (Int64, Double)?
+        if let instant = burn.projectedExhaustion {
+            projection = (instant, allocation.amount)
+        } else if burn.lastsPastEnd, burn.burnRatePerDay > 0 {
+            let end = min(now, allocation.end)
+            projection = (allocation.end, burn.used + burn.burnRatePerDay * Double(allocation.end - end) / 86_400)
+        }
+        var body = "<p><a href=\"/allocations\">All allocations</a> · status: <span class=\"\(status.rawValue)\">"
+            + "\(status.label)</span></p>"
+        body += "<div class=\"scroll\">" + BurnDownChart(title: "\(allocation.name): \(allocation.unit.label) used of \(StackedBarChart.label(allocation.amount))",
+                              unit: allocation.unit.label, amount: allocation.amount, start: allocation.start, end: allocation.end,
+                              used: used, projection: projection).svg + "</div>"
+        body += "<p class=\"presets\">\(Self.pngLink)</p>"
+        for warning in burn.warnings { body += "<p role=\"alert\">\(Self.escape(warning))</p>" }
+        body += table(PolicyTables.burnDown(burn, calendar: calendar), caption: "Burn-down of \(allocation.name)")
+        if !burn.users.isEmpty {
+            let users = PolicyTables.allocationUsers(burn)
+            let shown = request.uri.queryParameters.get("users") == "all" ? users.rows.count : 25
+            body += table(users, caption: "Use by user (\(users.rows.count))", limit: shown)
+            if shown < users.rows.count {
+                body += "<p><a href=\"/allocation?name=\(Self.queryEscape(name))&users=all\">Show all \(users.rows.count) users</a></p>"
+            }
+        }
+        return page("Allocation \(allocation.name)", current: "/allocations", body)
+    }
+
+    /// Cumulative use from the allocation's start to `end`: daily for a few months, weekly beyond
+    /// (a readable number of points), ending on the burn-down's own figure.
+    private func cumulativeUse(_ allocation: Allocation, until end: Int64, finalValue: Double) async throws -> [(instant: Int64, value: Double)] {
+        guard end > allocation.start else { return [] }
+        let period: PeriodKind = end - allocation.start > 120 * 86_400 ? .week : .day
+        let report = try await store.report(ReportQuery(window: allocation.start..<end, period: period,
+                                                        filters: [allocation.dimension: [allocation.owner]]))
+        let charges = try await store.allocationCharges(allocation: allocation.name)
+        var total = 0.0
+        var used: [(instant: Int64, value: Double)] = []
+        for row in report.rows.sorted(by: { $0.period.start < $1.period.start }) {
+            total += allocation.unit.metric.value(row.amounts, unit: .hours) ?? 0
+            total += Double(charges.filter { $0.at >= row.period.start && $0.at < row.period.end }
+                .reduce(0) { $0 + $1.amountMilli }) / 1000
+            used.append((min(row.period.end, end), total))
+        }
+        if used.last.map({ abs($0.value - finalValue) > 1e-6 }) ?? true { used.append((end, finalValue)) }
+        return used
+    }
+
+    /// `at=` (a date or time in the site's zone) or now.
+    static func instant(_ request: Request, calendar: PeriodCalendar) throws -> Int64 {
+        guard let text = request.uri.queryParameters.get("at"), !text.isEmpty else { return Int64(Date().timeIntervalSince1970) }
+        guard let instant = calendar.parse(String(text)) else {
+            throw APIError(.badRequest, "at: cannot read '\(text)' as a date or time")
+        }
+        return instant
+    }
+
+    static func queryEscape(_ text: some StringProtocol) -> String {
+        // `=`, `,` and `:` stay readable: `where=partition=gpu,cpu` parses on its first `=`.
+        String(text).addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~=,:"))) ?? String(text)
     }
 
     func quality(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
