@@ -61,7 +61,7 @@ import TallyTestSupport
             ["ingest", "slurm", "--db", db, "--site", "ccr", "--timezone", "America/New_York", "--fields", fields,
              Fixtures.example("slurm/ccr-phillips.sacct.log")],
             ["ingest", "slurm", "--db", db, "--site", "sandbox", "--timezone", "UTC", Fixtures.example("slurm/sandbox-sacct.txt")],
-            ["alloc", "create", "taifl-2017", "--db", db, "--account", "taifl", "--amount", "2000000", "--unit", "core-hours",
+            ["alloc", "create", "taifl-2017", "--db", db, "--account", "taifl", "--amount", "400", "--unit", "core-hours",
              "--start", "2016-12-01", "--end", "2017-03-01"],
         ] {
             let result = try TallyProcess.run(arguments)

@@ -124,7 +124,7 @@ import TallyTestSupport
         // The summary: one row per allocation, linking to its page, with a status badge.
         let summary = try await server.call(.GET, "/allocations?at=2026-11-24", token: reader)
         #expect(summary.status == 200)
-        let rows = Self.cells(summary.body, caption: "Allocations at 2026-11-24T00:00:00")
+        let rows = Self.cells(summary.body, caption: "Allocations at 2026-11-24")
         #expect(rows.count == 1 && rows.first.map { Self.plain($0[0]) } == "chem-nov", "\(summary.body)")
         #expect(rows.first?[6] == "54.4", "used %")
         #expect(summary.body.contains("href=\"/allocation?name=chem-nov&amp;at=2026-11-24\""))

@@ -578,7 +578,7 @@ struct DashboardPages: Sendable {
         }
         body += "</section>"
         let at = request.uri.queryParameters.get("at").map { "&at=" + Self.queryEscape($0) } ?? ""
-        body += table(summary, caption: "Allocations at \(calendar.formatDateTime(now))",
+        body += table(summary, caption: "Allocations at \(Self.readable(.text(calendar.formatDateTime(now))))",
                       cellLink: { column, cell in column == 0 ? "/allocation?name=\(Self.queryEscape(cell.plain))\(at)" : nil },
                       cellClass: { row, column in column == 9 ? statuses[row].rawValue : nil })
         return page("Allocations", current: "/allocations", body)
