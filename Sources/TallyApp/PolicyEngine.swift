@@ -187,6 +187,11 @@ public struct PolicyEngine: Sendable {
         guard let allocation = try await store.allocations().first(where: { $0.name == name }) else {
             throw Failure.unknownAllocation(name)
         }
+        return try await burnDown(allocation, at: at, rateWindow: rateWindow)
+    }
+
+    /// The same, for an allocation already read (a page of many need not read the list again for each).
+    public func burnDown(_ allocation: Allocation, at: Int64, rateWindow: Int64? = nil) async throws -> (BurnDown, Basis) {
         let end = min(at, allocation.end)
         let filters: [ReportDimension: Set<String>] = [allocation.dimension: [allocation.owner]]
         let metric = allocation.unit.metric
@@ -210,7 +215,7 @@ public struct PolicyEngine: Sendable {
             let report = try await store.report(ReportQuery(window: rateSpan, period: .total, filters: filters))
             usedInRate = report.rows.reduce(0) { $0 + (metric.value($1.amounts, unit: .hours, capacity: nil) ?? 0) }
         }
-        let charges = try await store.allocationCharges(allocation: name)
+        let charges = try await store.allocationCharges(allocation: allocation.name)
         let burn = BurnDown(allocation: allocation, at: at, usedByJobs: used, charges: charges, usedInRateWindow: usedInRate,
                             rateWindow: rateSpan, users: users)
         return (burn, Basis(records: records, from: allocation.start, to: end))

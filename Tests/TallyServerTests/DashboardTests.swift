@@ -56,9 +56,7 @@ import TallyTestSupport
 
     @Test(arguments: Backend.all) func pagesShowTheReportsFigures(backend: Backend) async throws {
         let server = try await RunningServer.start(backend)
-        let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")
-        _ = try await IngestPipeline(store: server.store).ingest(
-            path: path, collector: SacctCollector(file: path, options: .init(timeZone: TimeZone(identifier: "UTC")!)))
+        try await DashboardAccessTests.ingest(server)
         let reader = try await server.token(scopes: ["read"])
         // Without a token: to the login form.
         #expect(try await Self.status("http://127.0.0.1:\(server.port)/explore") == 303)
@@ -113,9 +111,7 @@ import TallyTestSupport
 
     @Test(arguments: Backend.all) func allocationsPageShowsWhatAllocShowPrints(backend: Backend) async throws {
         let server = try await RunningServer.start(backend)
-        let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")
-        _ = try await IngestPipeline(store: server.store).ingest(
-            path: path, collector: SacctCollector(file: path, options: .init(timeZone: TimeZone(identifier: "UTC")!)))
+        try await DashboardAccessTests.ingest(server)
         let created = try TallyProcess.run(["alloc", "create", "chem-nov", "--db", server.location, "--account", "chem",
                                             "--amount", "0.05", "--unit", "core-hours", "--start", "2026-11-01", "--end", "2026-11-30",
                                             "--user-limit", "carol=0.01"])
@@ -157,9 +153,7 @@ import TallyTestSupport
 
     @Test(arguments: Backend.all) func pickListsOfferTheDataNamesAndFilterAsWhereDoes(backend: Backend) async throws {
         let server = try await RunningServer.start(backend)
-        let path = Fixtures.path("slurm-sandbox/sacct-duplicates.txt")
-        _ = try await IngestPipeline(store: server.store).ingest(
-            path: path, collector: SacctCollector(file: path, options: .init(timeZone: TimeZone(identifier: "UTC")!)))
+        try await DashboardAccessTests.ingest(server)
         let reader = try await server.token(scopes: ["read"])
         let page = try await server.call(.GET, "/explore?by=user&period=total&in-partition=gpu&in-qos=normal&in-qos=high", token: reader)
         #expect(page.status == 200)

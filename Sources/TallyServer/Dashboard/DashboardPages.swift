@@ -546,8 +546,9 @@ struct DashboardPages: Sendable {
     /// status a person sees at a glance), each linking to its own page with the chart and users.
     func allocations(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
         let configuration = await store.currentConfiguration()
-        let calendar = PeriodCalendar(timeZone: configuration.site.zone)
-        let now = try Self.instant(request, calendar: calendar)
+        let parameters = try PolicyParameters(request, site: configuration.site)
+        let calendar = parameters.calendar
+        let now = try parameters.instant("at")
         let engine = PolicyEngine(store: store, configuration: configuration)
         let allocations = try await store.allocations().filter(principal.mayRead)
         guard !allocations.isEmpty else {
@@ -557,7 +558,7 @@ struct DashboardPages: Sendable {
                                       "runs out", "status"], numericColumns: [3, 4, 5, 6, 7])
         var statuses: [AllocationStatus] = []
         for allocation in allocations {
-            let (burn, _) = try await engine.burnDown(allocation.name, at: now)
+            let (burn, _) = try await engine.burnDown(allocation, at: now)
             let status = AllocationStatus(burn, at: now)
             statuses.append(status)
             // Small grants (test allocations, GPU hours) keep three places; large ones one.
@@ -577,7 +578,7 @@ struct DashboardPages: Sendable {
             body += "<div><b data-figure=\"\(status.rawValue)\">\(counts[status] ?? 0)</b>\(status.label)</div>"
         }
         body += "</section>"
-        let at = request.uri.queryParameters.get("at").map { "&at=" + Self.queryEscape($0) } ?? ""
+        let at = parameters.value("at").map { "&at=" + Self.queryEscape($0) } ?? ""
         body += table(summary, caption: "Allocations at \(Self.readable(.text(calendar.formatDateTime(now))))",
                       cellLink: { column, cell in column == 0 ? "/allocation?name=\(Self.queryEscape(cell.plain))\(at)" : nil },
                       cellClass: { row, column in column == 9 ? statuses[row].rawValue : nil })
@@ -587,16 +588,17 @@ struct DashboardPages: Sendable {
     /// One allocation: its burn-down chart, figures, warnings and the users who drew on it.
     func allocation(_ request: Request, _ principal: Principal) async throws -> ByteBuffer {
         let configuration = await store.currentConfiguration()
-        let calendar = PeriodCalendar(timeZone: configuration.site.zone)
-        let now = try Self.instant(request, calendar: calendar)
-        guard let name = request.uri.queryParameters.get("name"), !name.isEmpty else {
+        let parameters = try PolicyParameters(request, site: configuration.site)
+        let calendar = parameters.calendar
+        let now = try parameters.instant("at")
+        guard let name = parameters.value("name") else {
             throw APIError(.badRequest, "name: say which allocation (/allocation?name=…); /allocations lists them")
         }
         // An allocation the token may not read answers as one that does not exist.
         guard let allocation = try await store.allocations().first(where: { $0.name == name }), principal.mayRead(allocation) else {
             throw APIError(.notFound, "there is no allocation '\(name)'")
         }
-        let (burn, _) = try await PolicyEngine(store: store, configuration: configuration).burnDown(allocation.name, at: now)
+        let (burn, _) = try await PolicyEngine(store: store, configuration: configuration).burnDown(allocation, at: now)
         let status = AllocationStatus(burn, at: now)
         let used = try await cumulativeUse(allocation, until: min(now, allocation.end), finalValue: burn.used)
         var projection: (Int64, Double)?
@@ -616,7 +618,7 @@ struct DashboardPages: Sendable {
         body += table(PolicyTables.burnDown(burn, calendar: calendar), caption: "Burn-down of \(allocation.name)")
         if !burn.users.isEmpty {
             let users = PolicyTables.allocationUsers(burn)
-            let shown = request.uri.queryParameters.get("users") == "all" ? users.rows.count : 25
+            let shown = parameters.value("users") == "all" ? users.rows.count : 25
             body += table(users, caption: "Use by user (\(users.rows.count))", limit: shown)
             if shown < users.rows.count {
                 body += "<p><a href=\"/allocation?name=\(Self.queryEscape(name))&users=all\">Show all \(users.rows.count) users</a></p>"
@@ -643,15 +645,6 @@ struct DashboardPages: Sendable {
         }
         if used.last.map({ abs($0.value - finalValue) > 1e-6 }) ?? true { used.append((end, finalValue)) }
         return used
-    }
-
-    /// `at=` (a date or time in the site's zone) or now.
-    static func instant(_ request: Request, calendar: PeriodCalendar) throws -> Int64 {
-        guard let text = request.uri.queryParameters.get("at"), !text.isEmpty else { return Int64(Date().timeIntervalSince1970) }
-        guard let instant = calendar.parse(String(text)) else {
-            throw APIError(.badRequest, "at: cannot read '\(text)' as a date or time")
-        }
-        return instant
     }
 
     static func queryEscape(_ text: some StringProtocol) -> String {
