@@ -87,7 +87,9 @@ let package = Package(
                 "TallyApp", "TallyCore", "TallyCollectors", "TallyStore", "TallyConfig", "TallyServer", "TallyShip",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ],
+            plugins: ["BuildInfo"]),
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .executableTarget(
             name: "tally-bench",
             dependencies: [

@@ -14,5 +14,6 @@ struct Tally: AsyncParsableCommand {
             $TALLY_CONFIG) adds benchmark-normalised hours, GPU classes, service units, aliases, a user
             directory and capacities; raw records are never changed by it.
             """,
-        subcommands: [Ingest.self, Report.self, Jobs.self, Status.self, Coverage.self, Config.self, Rebuild.self, Users.self, Serve.self, Token.self, Export.self, Ship.self, Keys.self, SiteCommand.self, SourceCommand.self, AllocCommand.self, QuotaCommand.self, FairShareCommand.self, PreemptCommand.self])
+        version: TallyVersion.description,
+        subcommands: [Ingest.self, Report.self, Jobs.self, Status.self, Coverage.self, Config.self, Rebuild.self, Users.self, Serve.self, Token.self, Export.self, Ship.self, Keys.self, SiteCommand.self, SourceCommand.self, AllocCommand.self, QuotaCommand.self, FairShareCommand.self, PreemptCommand.self, CompletionCommand.self])
 }

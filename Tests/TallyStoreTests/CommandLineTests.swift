@@ -92,4 +92,30 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
+
+    @Test func versionNamesTheReleaseAndCommit() throws {
+        let result = try TallyProcess.run(["--version"])
+        #expect(result.status == 0)
+        let line = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // "tally 0.9.0 (commit 1a2b3c4d5e6f)", "-modified" for a dirty tree, "unknown" outside git.
+        let pattern = /tally \d+\.\d+\.\d+ \(commit ([0-9a-f]{7,40}(-modified)?|unknown)\)/
+        #expect(line.wholeMatch(of: pattern) != nil, "\(line)")
+    }
+
+    @Test func completionScriptsForEveryShell() throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let result = try TallyProcess.run(["completion", shell])
+            #expect(result.status == 0, "\(shell)")
+            // Every shell's script knows the subcommands and a nested option.
+            for word in ["ingest", "report", "fairshare", "period"] {
+                #expect(result.stdout.contains(word), "\(shell) lacks \(word)")
+            }
+        }
+        #expect(try TallyProcess.run(["completion", "bash"]).stdout.contains("-F _tally tally"))
+        #expect(try TallyProcess.run(["completion", "zsh"]).stdout.hasPrefix("#compdef tally"))
+        #expect(try TallyProcess.run(["completion", "fish"]).stdout.contains("complete -c 'tally'"))
+        let unknown = try TallyProcess.run(["completion", "tcsh"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("tcsh"))
+    }
 }

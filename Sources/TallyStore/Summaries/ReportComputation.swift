@@ -21,6 +21,8 @@ struct ReportComputation {
     /// integer instead of thirteen).
     private var groupKeys: [DimensionIDs] = []
     private var groupNumbers: [DimensionIDs: Int32] = [:]
+    /// Group numbers by stored id when the report groups by one name (-1: not seen yet).
+    private var directGroups: [Int32] = []
     private var comboCells: [ReportAccumulator.Cell] = []
     private var derivedFilters: [(index: Int, ids: Set<Int64>)] = []
     /// Fact scans (`addFact`): the filter on recorded names, the plan every job shares when no
@@ -106,10 +108,27 @@ struct ReportComputation {
     }
 
     private mutating func groupNumber(masked: DimensionIDs) -> Int32 {
-        if let known = groupNumbers[masked] { return known }
+        // Grouped by one name (the common report): its stored id indexes the group directly,
+        // instead of hashing thirteen ids for every job of the scan.
+        if grouped.count == 1 {
+            let id = masked[grouped[0]]
+            if id > 0, id < directGroups.count, directGroups[Int(id)] >= 0 { return directGroups[Int(id)] }
+        }
+        if let known = groupNumbers[masked] { return remember(known, masked) }
         let number = Int32(groupKeys.count)
         groupKeys.append(masked)
         groupNumbers[masked] = number
+        return remember(number, masked)
+    }
+
+    private mutating func remember(_ number: Int32, _ masked: DimensionIDs) -> Int32 {
+        guard grouped.count == 1 else { return number }
+        let id = masked[grouped[0]]
+        guard id > 0, id < 1 << 22 else { return number }
+        if id >= directGroups.count {
+            directGroups.append(contentsOf: repeatElement(-1, count: Int(id) + 1 - directGroups.count))
+        }
+        directGroups[Int(id)] = number
         return number
     }
 

@@ -7,9 +7,12 @@ struct PlanCache {
     private let usesHosts: Bool
     private var plans: [PlanKey: ResolvedPlan] = [:]
     private var resolutions = 0
-    /// Names that some alias or directory entry mentions, by id (see `resolve`).
-    private var mentioned: [Int64: Bool] = [:]
-    private let aliased: [AliasKind: Set<String>]
+    /// Names that some alias or directory entry mentions, by kind and stored id (see `resolve`):
+    /// 0 not yet looked up, 1 no, 2 yes. Flat arrays, because this is asked three times per job
+    /// of every scan (hashing an `AliasKind` hashes its raw string).
+    private var mentioned: [[UInt8]] = [[], [], []]
+    /// Alias sources by kind (user, group, account), nil when no alias of that kind exists.
+    private let aliased: [Set<String>?]
     private let organised: Set<String>
     private var sizeIDs: [Int64?] = Array(repeating: nil, count: JobBuckets.sizeCount)
     private var wallIDs: [Int64?] = Array(repeating: nil, count: JobBuckets.wallCount)
@@ -44,18 +47,26 @@ struct PlanCache {
         self.normaliser = normaliser
         usesHosts = normaliser.configuration.usesHosts
         let configuration = normaliser.configuration
-        aliased = Dictionary(grouping: configuration.aliases, by: \.kind).mapValues { Set($0.map(\.from)) }
+        let byKind = Dictionary(grouping: configuration.aliases, by: \.kind).mapValues { Set($0.map(\.from)) }
+        aliased = [byKind[.user], byKind[.group], byKind[.account]]
         organised = Set(configuration.users.compactMap { $0.value.organisation == nil ? nil : $0.key })
     }
 
     /// Whether a rule looks at this name: an alias from it, or (users) a directory organisation.
-    private mutating func isMentioned(_ id: Int64, _ kind: AliasKind, _ dictionary: DimensionDictionary) -> Bool {
-        if id == 0 || (aliased[kind] == nil && (kind != .user || organised.isEmpty)) { return false }
-        if let known = mentioned[id] { return known }
+    /// `kind`: 0 user, 1 group, 2 account.
+    @inline(__always)
+    private mutating func isMentioned(_ id: Int64, _ kind: Int, _ dictionary: DimensionDictionary) -> Bool {
+        if id == 0 || (aliased[kind] == nil && (kind != 0 || organised.isEmpty)) { return false }
+        if id > 0, id < mentioned[kind].count, mentioned[kind][Int(id)] != 0 { return mentioned[kind][Int(id)] == 2 }
         let name = dictionary.value(id)
-        let result = aliased[kind]?.contains(name) == true || (kind == .user && organised.contains(name))
+        let result = aliased[kind]?.contains(name) == true || (kind == 0 && organised.contains(name))
         // Provisional (negative) ids are renumbered when stored: only stored ids are remembered.
-        if id > 0 { mentioned[id] = result }
+        if id > 0, id < 1 << 24 {
+            if id >= mentioned[kind].count {
+                mentioned[kind].append(contentsOf: repeatElement(0, count: Int(id) + 1 - mentioned[kind].count))
+            }
+            mentioned[kind][Int(id)] = result ? 2 : 1
+        }
         return result
     }
 
@@ -68,9 +79,9 @@ struct PlanCache {
         // Rules match on cluster, partition, QOS, host and GPU model; names matter only where an
         // alias or directory entry mentions them. Other names are left out of the key, so jobs of
         // every user and account share a few plans (there can be more name combinations than jobs).
-        let own = (user: !isMentioned(recorded.user, .user, dictionary),
-                   group: !isMentioned(recorded.group, .group, dictionary),
-                   account: !isMentioned(recorded.account, .account, dictionary))
+        let own = (user: !isMentioned(recorded.user, 0, dictionary),
+                   group: !isMentioned(recorded.group, 1, dictionary),
+                   account: !isMentioned(recorded.account, 2, dictionary))
         if own.user { key.ids.user = 0 }
         if own.group { key.ids.group = 0 }
         if own.account { key.ids.account = 0 }
