@@ -24,6 +24,8 @@ public struct APIServer: Sendable {
     public var auditorToken: String?
     /// The dashboard without a token (read-only figures for anyone who can reach the server).
     public var publicDashboard = false
+    /// Accounts per cluster in the usage metrics of `/api/v1/metrics`; the rest are summed as "other".
+    public var metricsTopAccounts = 20
     public let logger: Logger
     /// Signs dashboard session cookies (a key per server process: a restart signs everyone out).
     let sessions = DashboardSessions()
@@ -93,11 +95,21 @@ public struct APIServer: Sendable {
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         let registry = self.registry
+        let usageMetrics = UsageMetrics(store: store, top: metricsTopAccounts)
         on(.get, "metrics") { _, context in
             _ = try context.requireAllAccounts(.read)
             guard let registry else { throw APIError(.notFound, "metrics are not enabled on this server") }
+            var body = ByteBuffer(bytes: registry.emitToBuffer())
+            // Usage is recomputed when the data changes, and at most once a minute for the ages
+            // and burn rates that move with the clock.
+            let now = Int64(Date().timeIntervalSince1970)
+            let generation = try await store.summaryGeneration() + "@" + String(now / 60)
+            var usage = try await cache.value(for: "metrics", generation: generation) {
+                ByteBuffer(bytes: try await usageMetrics.render(now: now))
+            }
+            body.writeBuffer(&usage)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+                            body: .init(byteBuffer: body))
         }
         on(.get, "status") { _, context in
             _ = try context.requireAllAccounts(.read)

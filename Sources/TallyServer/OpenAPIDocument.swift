@@ -123,7 +123,7 @@ enum OpenAPIDocument {
             "responses": {"200": {"description": "records", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/AuditorRecord"}}}}},
               "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}}}
         },
-        "/api/v1/metrics": {"get": {"summary": "Prometheus text: requests, latencies, records received, inserted, rejected (read scope)", "responses": {
+        "/api/v1/metrics": {"get": {"summary": "Prometheus text: requests, latencies, records received, inserted, rejected; usage per cluster and account (top N), source freshness and rejects, coverage gaps, allocations (read scope, all accounts)", "responses": {
           "200": {"description": "text/plain; version=0.0.4"},
           "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}}}},
         "/api/v1/status": {"get": {"summary": "What the database holds (read scope)", "responses": {

@@ -45,8 +45,14 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Show the dashboard (/, /explore, /gpu, /quality) to anyone who can reach the server, without a token.")
     var publicDashboard = false
 
+    @Option(name: .customLong("metrics-top"), help: ArgumentHelp(
+        "Accounts per cluster in /api/v1/metrics usage series; the rest are summed as account=\"other\".",
+        valueName: "n"))
+    var metricsTop = 20
+
     func validate() throws {
         if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if metricsTop < 1 { throw ValidationError("--metrics-top must be at least 1") }
     }
 
     func run() async throws {
@@ -77,6 +83,7 @@ struct Serve: AsyncParsableCommand {
                                logger: logger)
         if let tlsCertificate, let tlsKey { server.tls = (tlsCertificate, tlsKey) }
         server.publicDashboard = publicDashboard
+        server.metricsTopAccounts = metricsTop
         if let auditorToken {
             guard try await opened.store.tokens().contains(where: { $0.name == auditorToken }) else {
                 throw ValidationError("--auditor-token \(auditorToken): no token has that name (tally token create --name …)")

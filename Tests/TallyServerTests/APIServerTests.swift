@@ -25,14 +25,17 @@ final class RunningServer: Sendable {
     /// swift-metrics can be bootstrapped once per process: every test server shares the registry.
     static let registry = APIServer.bootstrapMetrics()
 
-    static func start(_ backend: Backend = .sqlite, maxBodyBytes: Int = 64 << 20) async throws -> RunningServer {
+    static func start(_ backend: Backend = .sqlite, maxBodyBytes: Int = 64 << 20,
+                      metricsTop: Int = 20) async throws -> RunningServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let (store, location) = try await backend.makeStore(in: directory)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "tally.serve.test")
         logger.logLevel = .critical  // cancelling the server at the end of a test is not an error
-        let app = try APIServer(store: store, port: 0, maxBodyBytes: maxBodyBytes, registry: registry, logger: logger).application { continuation.yield($0) }
+        var server = APIServer(store: store, port: 0, maxBodyBytes: maxBodyBytes, registry: registry, logger: logger)
+        server.metricsTopAccounts = metricsTop
+        let app = try server.application { continuation.yield($0) }
         let task = Task { try await app.run() }
         var iterator = ports.makeAsyncIterator()
         let port = await iterator.next() ?? 0
