@@ -25,7 +25,18 @@ if ((${#missing[@]})); then
     [ "$(id -u)" = 0 ] || sudo=(sudo)
     # Wait for another apt (unattended upgrades, a sandbox's install) instead of failing.
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+    # Packages with daemons (slapd) must not start the system's own instance: tests run
+    # private ones (scripts/slapd.sh). policy-rc.d says so to invoke-rc.d during the install.
+    guard=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        guard=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$guard" >/dev/null
+        "${sudo[@]}" chmod 755 "$guard"
+    fi
+    status=0
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-        "${missing[@]}" >/dev/null
+        "${missing[@]}" >/dev/null || status=$?
+    [ -z "$guard" ] || "${sudo[@]}" rm -f "$guard"
+    [ "$status" = 0 ] || exit "$status"
 fi
 command -v swift >/dev/null 2>&1 || { echo "swift is not on PATH (expected /opt/swift)" >&2; exit 1; }

@@ -10,17 +10,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Every package first, before the Slurm sandbox installs its own in the background: two apt-gets
 # at once fail on dpkg's lock. PostgreSQL for the store suite, Chromium for the dashboard's
-# browser test.
-extras=(chromium)
+# browser test, slapd and ldap-utils for the LDAP directory sync (a private slapd, below).
+extras=(chromium slapd ldap-utils)
 [ -n "${TALLY_TEST_POSTGRES:-}" ] || extras+=(postgresql)
 scripts/ensure-deps.sh "${extras[@]}"
 
 sandbox_pid=""
 sandbox=../shared/tools/slurm-sandbox.sh
 postgres_started=""
+ldap_started=""
 
 # Never leave daemons behind, whatever happens below.
 cleanup() {
+    if [ -n "$ldap_started" ]; then
+        scripts/slapd.sh stop || true
+    fi
     if [ -n "$postgres_started" ]; then
         scripts/postgres.sh stop || true
         rm -rf "$TALLY_PG_DIR"
@@ -55,6 +59,17 @@ if [ -z "${TALLY_TEST_POSTGRES:-}" ]; then
     TALLY_TEST_POSTGRES=$(scripts/postgres.sh start)
     export TALLY_TEST_POSTGRES
     echo "PostgreSQL for the store suite: $TALLY_TEST_POSTGRES" >&2
+fi
+
+# A private OpenLDAP (slapd from Debian) with the directory-sync test's people and groups.
+if [ -z "${TALLY_TEST_LDAP:-}" ]; then
+    export TALLY_LDAP_DIR
+    TALLY_LDAP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tally-slapd.XXXXXX")
+    export TALLY_LDAP_PORT=${TALLY_LDAP_PORT:-$((40000 + RANDOM % 10000))}
+    ldap_started=1
+    TALLY_TEST_LDAP=$(scripts/slapd.sh start)
+    export TALLY_TEST_LDAP
+    echo "OpenLDAP for the directory-sync test: $TALLY_TEST_LDAP" >&2
 fi
 
 # AUDITOR's own Python client (python-auditor, from PyPI) for the AUDITOR conformance test.

@@ -27,6 +27,13 @@ public struct ConfiguredStore: Sendable {
             return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: rebuilt,
                                    warnings: [])
         }
+        // No configuration file ever, but a directory (users import, users sync-ldap): its
+        // organisations and names still apply.
+        if try await !store.userDirectory().isEmpty {
+            let rebuilt = try await store.apply(.empty, text: nil)
+            return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: rebuilt,
+                                   warnings: [])
+        }
         return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: nil, warnings: [])
     }
 

@@ -78,7 +78,24 @@ struct Rebuild: AsyncParsableCommand {
 struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The user directory: display names, e-mail and organisation per user.",
-        subcommands: [Import.self, List.self])
+        subcommands: [Import.self, SyncLDAP.self, List.self])
+
+    /// Stores directory entries and applies the configuration again (organisations feed
+    /// summaries): the configuration given, else the one the database last used.
+    static func store(_ entries: [UserEntry], source: String, database: DatabaseOptions,
+                      configuration: ConfigOption) async throws -> RebuildStats? {
+        let opened = try await configuration.open(database, mustExist: false)
+        let applied = try await opened.store.appliedConfiguration()
+        let base: TallyConfiguration
+        if let path = ConfigLoader.resolvePath(configuration.config) {
+            base = try ConfigLoader.load(path: path).configuration
+        } else if let text = applied?.text {
+            base = try ConfigLoader.parse(text, path: applied?.path).configuration
+        } else {
+            base = .empty
+        }
+        return try await opened.store.importUsers(entries, source: source, configuration: base, text: applied?.text)
+    }
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -98,18 +115,68 @@ struct Users: AsyncParsableCommand {
             }
             let (entries, issues) = try UserDirectoryCSV.parse(text, path: file)
             for issue in issues { printError(issue.description) }
-            let opened = try await configuration.open(database, mustExist: false)
-            let applied = try await opened.store.appliedConfiguration()
-            let base: TallyConfiguration
-            if let path = ConfigLoader.resolvePath(configuration.config) {
-                base = try ConfigLoader.load(path: path).configuration
-            } else if let text = applied?.text {
-                base = try ConfigLoader.parse(text, path: applied?.path).configuration
-            } else {
-                base = .empty
-            }
-            let rebuilt = try await opened.store.importUsers(entries, source: file, configuration: base, text: applied?.text)
+            let rebuilt = try await Users.store(entries, source: file, database: database, configuration: configuration)
             print("imported \(entries.count) users from \(file)" + (issues.isEmpty ? "" : ", \(issues.count) lines skipped"))
+            if let rebuilt { print("summaries rebuilt from \(rebuilt.records) records in \(fixedPoint(rebuilt.seconds, places: 2)) s") }
+        }
+    }
+
+    struct SyncLDAP: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sync-ldap",
+            abstract: "Add or replace directory entries from LDAP: uid, display name, mail, organisation, groups, PI.",
+            discussion: """
+                Runs ldapsearch (Debian: ldap-utils; /etc/ldap/ldap.conf applies, e.g. TLS_CACERT) twice, paged: \
+                people under --base matching --user-filter, then groups under --group-base (default --base) \
+                whose memberUid, member or uniqueMember name them. A person's PI is their --pi-attribute \
+                (manager, a DN or a uid). Entries in the config file's [[user]] tables win over synced \
+                ones; run it from a timer to keep the directory current.
+                """)
+
+        @Option(help: ArgumentHelp("The directory, e.g. ldaps://ldap.example.org.", valueName: "url"))
+        var url: String
+        @Option(help: ArgumentHelp("Where people are, e.g. ou=people,dc=example,dc=org.", valueName: "dn"))
+        var base: String
+        @Option(name: .customLong("bind-dn"), help: ArgumentHelp("Bind as this DN (default: anonymous).", valueName: "dn"))
+        var bindDN: String?
+        @Option(name: .customLong("password-file"), help: ArgumentHelp("File holding the bind password.", valueName: "path"))
+        var passwordFile: String?
+        @Option(name: .customLong("user-filter"), help: "Filter for people.")
+        var userFilter = "(objectClass=posixAccount)"
+        @Option(name: .customLong("group-base"), help: ArgumentHelp("Where groups are (default: --base).", valueName: "dn"))
+        var groupBase: String?
+        @Option(name: .customLong("group-filter"), help: "Filter for groups.")
+        var groupFilter = "(|(objectClass=posixGroup)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
+        @Option(name: .customLong("name-attribute"), help: "Display name attributes, first found wins.")
+        var nameAttributes: [String] = ["displayName", "cn"]
+        @Option(name: .customLong("organisation-attribute"), help: "Organisation attribute (o, ou, departmentNumber…).")
+        var organisationAttribute = "o"
+        @Option(name: .customLong("pi-attribute"), help: "The attribute naming a person's PI.")
+        var piAttribute = "manager"
+        @Option(help: "Seconds for connecting and for each search.")
+        var timeout = 30
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var configuration: ConfigOption
+
+        func run() async throws {
+            var options = LDAPDirectory.Options(url: url, base: base)
+            options.bindDN = bindDN; options.passwordFile = passwordFile
+            options.userFilter = userFilter; options.groupBase = groupBase; options.groupFilter = groupFilter
+            options.nameAttributes = nameAttributes; options.organisationAttribute = organisationAttribute
+            options.piAttribute = piAttribute; options.timeoutSeconds = timeout
+            let result: LDAPDirectory.Result
+            do {
+                result = try await LDAPDirectory(options: options).read()
+            } catch let failure as LDAPDirectory.Failure {
+                printError("\(url): \(failure)")
+                throw ExitCode(1)
+            }
+            for dn in result.skipped { printError("\(dn): no \(options.uidAttribute) attribute; skipped") }
+            let rebuilt = try await Users.store(result.entries, source: url, database: database, configuration: configuration)
+            let withPI = result.entries.filter { $0.pi != nil }.count
+            print("synced \(result.entries.count) users from \(url) (\(result.groups) groups, \(withPI) with a PI)"
+                  + (result.skipped.isEmpty ? "" : ", \(result.skipped.count) entries skipped"))
             if let rebuilt { print("summaries rebuilt from \(rebuilt.records) records in \(fixedPoint(rebuilt.seconds, places: 2)) s") }
         }
     }
@@ -125,10 +192,10 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             let opened = try await configuration.open(database, mustExist: true)
-            var table = Table(columns: ["user", "name", "email", "organisation"])
+            var table = Table(columns: ["user", "name", "email", "organisation", "pi", "groups"])
             for entry in opened.configuration.users.values.sorted(by: { $0.user < $1.user }) {
                 table.rows.append([.text(entry.user), .text(entry.name ?? ""), .text(entry.email ?? ""),
-                                   .text(entry.organisation ?? "")])
+                                   .text(entry.organisation ?? ""), .text(entry.pi ?? ""), .text(entry.groups.joined(separator: " "))])
             }
             print(table.render(format), terminator: "")
         }

@@ -145,9 +145,22 @@ public struct UserEntry: Sendable, Hashable {
     public var name: String?
     public var email: String?
     public var organisation: String?
+    /// Directory groups the user is a member of (from LDAP), by name, sorted.
+    public var groups: [String]
+    /// The user's PI or manager (LDAP `manager`), by user name.
+    public var pi: String?
 
-    public init(user: String, name: String? = nil, email: String? = nil, organisation: String? = nil) {
+    public init(user: String, name: String? = nil, email: String? = nil, organisation: String? = nil,
+                groups: [String] = [], pi: String? = nil) {
         self.user = user; self.name = name; self.email = email; self.organisation = organisation
+        self.groups = groups; self.pi = pi
+    }
+
+    /// Groups as one column stores them (group names hold no commas: POSIX and LDAP cn's alike).
+    public var groupsColumn: String? { groups.isEmpty ? nil : groups.joined(separator: ",") }
+
+    public static func groups(column: String?) -> [String] {
+        (column ?? "").split(separator: ",").map(String.init)
     }
 }
 

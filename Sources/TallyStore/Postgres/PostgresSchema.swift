@@ -116,6 +116,10 @@ enum PostgresSchema {
             ALTER TABLE rollup_day ADD COLUMN IF NOT EXISTS disk BIGINT NOT NULL DEFAULT 0;
             ALTER TABLE rollup_month ADD COLUMN IF NOT EXISTS disk BIGINT NOT NULL DEFAULT 0
             """),
+        (9, "directory groups and PI", """
+            ALTER TABLE user_directory ADD COLUMN IF NOT EXISTS groups TEXT;
+            ALTER TABLE user_directory ADD COLUMN IF NOT EXISTS pi TEXT
+            """),
     ]
 
     /// Room left in each page lets summary updates stay on their page (HOT updates), without a new

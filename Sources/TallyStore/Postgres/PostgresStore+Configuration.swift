@@ -120,10 +120,11 @@ extension PostgresStore {
 
     public func userDirectory() async throws -> [UserEntry] {
         var entries: [UserEntry] = []
-        for try await (user, name, email, organisation) in try await client.query(
-            "SELECT usr, name, email, organisation FROM user_directory ORDER BY usr", logger: logger)
-            .decode((String, String?, String?, String?).self) {
-            entries.append(UserEntry(user: user, name: name, email: email, organisation: organisation))
+        for try await (user, name, email, organisation, groups, pi) in try await client.query(
+            "SELECT usr, name, email, organisation, groups, pi FROM user_directory ORDER BY usr", logger: logger)
+            .decode((String, String?, String?, String?, String?, String?).self) {
+            entries.append(UserEntry(user: user, name: name, email: email, organisation: organisation,
+                                     groups: UserEntry.groups(column: groups), pi: pi))
         }
         return entries
     }
@@ -134,10 +135,12 @@ extension PostgresStore {
         try await client.withTransaction(logger: logger) { connection in
             for entry in entries {
                 try await connection.query("""
-                    INSERT INTO user_directory (usr, name, email, organisation, source)
-                    VALUES (\(entry.user), \(entry.name), \(entry.email), \(entry.organisation), \(source))
+                    INSERT INTO user_directory (usr, name, email, organisation, groups, pi, source)
+                    VALUES (\(entry.user), \(entry.name), \(entry.email), \(entry.organisation), \(entry.groupsColumn),
+                            \(entry.pi), \(source))
                     ON CONFLICT (usr) DO UPDATE SET name = excluded.name, email = excluded.email,
-                        organisation = excluded.organisation, source = excluded.source
+                        organisation = excluded.organisation, groups = excluded.groups, pi = excluded.pi,
+                        source = excluded.source
                     """, logger: logger)
             }
         }

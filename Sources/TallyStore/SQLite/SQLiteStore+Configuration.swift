@@ -111,8 +111,9 @@ extension SQLiteStore {
 
     public func userDirectory() async throws -> [UserEntry] {
         try await queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT usr, name, email, organisation FROM user_directory ORDER BY usr").map {
-                UserEntry(user: $0[0], name: $0[1], email: $0[2], organisation: $0[3])
+            try Row.fetchAll(db, sql: "SELECT usr, name, email, organisation, groups, pi FROM user_directory ORDER BY usr").map {
+                UserEntry(user: $0[0], name: $0[1], email: $0[2], organisation: $0[3],
+                          groups: UserEntry.groups(column: $0[4]), pi: $0[5])
             }
         }
     }
@@ -123,12 +124,14 @@ extension SQLiteStore {
                             text: String?) async throws -> RebuildStats? {
         try await queue.write { db in
             let statement = try db.cachedStatement(sql: """
-                INSERT INTO user_directory (usr, name, email, organisation, source) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO user_directory (usr, name, email, organisation, groups, pi, source) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (usr) DO UPDATE SET name = excluded.name, email = excluded.email,
-                    organisation = excluded.organisation, source = excluded.source
+                    organisation = excluded.organisation, groups = excluded.groups, pi = excluded.pi,
+                    source = excluded.source
                 """)
             for entry in entries {
-                try statement.execute(arguments: [entry.user, entry.name, entry.email, entry.organisation, source])
+                try statement.execute(arguments: [entry.user, entry.name, entry.email, entry.organisation, entry.groupsColumn,
+                                                  entry.pi, source])
             }
         }
         return try await apply(base, text: text)

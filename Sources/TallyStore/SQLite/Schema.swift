@@ -186,6 +186,9 @@ enum Schema {
             try db.execute(sql: "ALTER TABLE job ADD COLUMN milli_cores INTEGER; ALTER TABLE job ADD COLUMN disk INTEGER")
             try FactBlockTable.fill(db)
         }
+        migrator.registerMigration("v16: directory groups and PI") { db in
+            try db.execute(sql: "ALTER TABLE user_directory ADD COLUMN groups TEXT; ALTER TABLE user_directory ADD COLUMN pi TEXT")
+        }
         return migrator
     }
 
