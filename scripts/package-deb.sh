@@ -37,8 +37,14 @@ rm -rf "$manuals"
 swift package --disable-sandbox plugin generate-manual --multi-page --configuration "$configuration" >&2
 ls "$manuals"/tally.1 >/dev/null
 
-# Foundation's ICU shims are not in the static runtime's autolink list on this toolchain.
-swift build -c "$configuration" --product tally --static-swift-stdlib -Xlinker -l_FoundationICU >&2
+# The static runtime's autolink list on this toolchain misses CoreFoundation (Foundation's Process
+# and Bundle need it), Foundation's ICU shims and the collections FoundationEssentials uses; a
+# static archive resolves only what comes before it, so they follow in this order.
+static_libraries=()
+for library in CoreFoundation _FoundationICU FoundationEssentials _FoundationCollections; do
+    static_libraries+=(-Xlinker "-l$library")
+done
+swift build -c "$configuration" --product tally --static-swift-stdlib "${static_libraries[@]}" >&2
 binary=$(swift build -c "$configuration" --show-bin-path)/tally
 if objdump -p "$binary" | grep -q 'NEEDED.*libswift\|NEEDED.*libFoundation\|NEEDED.*libdispatch'; then
     echo "$binary still needs the Swift runtime as a shared library" >&2

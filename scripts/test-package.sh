@@ -60,7 +60,8 @@ grep -q "^complete -c 'tally'" /usr/share/fish/vendor_completions.d/tally.fish |
 # systemd units: syntax, binaries and Documentation= man pages all resolve.
 systemd-analyze verify /lib/systemd/system/tally-serve.service /lib/systemd/system/tally-ingest.service \
     /lib/systemd/system/tally-ingest.timer /lib/systemd/system/tally-ship.service \
-    /lib/systemd/system/tally-ship.timer || fail "systemd-analyze verify"
+    /lib/systemd/system/tally-ship.timer /lib/systemd/system/tally-ldap-sync.service \
+    /lib/systemd/system/tally-ldap-sync.timer || fail "systemd-analyze verify"
 
 # The tally user, its state directory, the configuration.
 getent passwd tally | grep -q ':/var/lib/tally:/usr/sbin/nologin$' || fail "no tally system user"

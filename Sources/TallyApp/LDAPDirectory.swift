@@ -103,7 +103,8 @@ public struct LDAPDirectory: Sendable {
         if let bindDN = options.bindDN { arguments += ["-D", bindDN] }
         if let passwordFile = options.passwordFile {
             // ldapsearch -y takes a file's every byte: the copy without the newline editors add.
-            guard let data = FileManager.default.contents(atPath: passwordFile),
+            // Read through a handle: a pipe (`<(pass show ldap)`) has no size to read at once.
+            guard let handle = FileHandle(forReadingAtPath: passwordFile), let data = try? handle.readToEnd(),
                   let text = String(data: data, encoding: .utf8) else { throw Failure.passwordFile(passwordFile) }
             let copy = scratch.appendingPathComponent("password")
             _ = FileManager.default.createFile(atPath: copy.path, contents: Data(text.trimmingCharacters(in: .newlines).utf8),
