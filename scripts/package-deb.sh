@@ -38,12 +38,15 @@ swift package --disable-sandbox plugin generate-manual --multi-page --configurat
 ls "$manuals"/tally.1 >/dev/null
 
 # The static runtime's autolink list on this toolchain misses CoreFoundation (Foundation's Process
-# and Bundle need it), Foundation's ICU shims and the collections FoundationEssentials uses; a
-# static archive resolves only what comes before it, so they follow in this order.
-static_libraries=()
-for library in CoreFoundation _FoundationICU FoundationEssentials _FoundationCollections; do
+# and Bundle need it), Foundation's ICU, C and collection shims. A static archive resolves only
+# what comes before it, and which members get pulled in varies with the build, so the Foundation
+# and runtime archives go in one group that the linker rescans until nothing is missing.
+static_libraries=(-Xlinker --start-group)
+for library in Foundation FoundationInternationalization FoundationEssentials CoreFoundation _FoundationICU \
+    _FoundationCollections _FoundationCShims swiftDispatch dispatch BlocksRuntime swiftCore; do
     static_libraries+=(-Xlinker "-l$library")
 done
+static_libraries+=(-Xlinker --end-group)
 swift build -c "$configuration" --product tally --static-swift-stdlib "${static_libraries[@]}" >&2
 binary=$(swift build -c "$configuration" --show-bin-path)/tally
 if objdump -p "$binary" | grep -q 'NEEDED.*libswift\|NEEDED.*libFoundation\|NEEDED.*libdispatch'; then
