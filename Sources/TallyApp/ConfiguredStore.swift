@@ -21,20 +21,14 @@ public struct ConfiguredStore: Sendable {
             return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: rebuilt,
                                    warnings: loaded.warnings)
         }
-        if let applied = try await store.appliedConfiguration(), let text = applied.text {
-            let loaded = try ConfigLoader.parse(text, path: applied.path ?? "configuration stored in the database")
-            let rebuilt = try await store.apply(loaded.configuration, text: text)
-            return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: rebuilt,
-                                   warnings: [])
+        guard let applied = try await store.appliedConfiguration() else {
+            return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: nil, warnings: [])
         }
-        // No configuration file ever, but a directory (users import, users sync-ldap): its
-        // organisations and names still apply.
-        if try await !store.userDirectory().isEmpty {
-            let rebuilt = try await store.apply(.empty, text: nil)
-            return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: rebuilt,
-                                   warnings: [])
-        }
-        return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: nil, warnings: [])
+        // Recorded without a file (users import, users sync-ldap on a database never given one):
+        // no rules, but the directory's organisations and names still apply.
+        let loaded = try applied.text.map { try ConfigLoader.parse($0, path: applied.path ?? "configuration stored in the database") }
+        let rebuilt = try await store.apply(loaded?.configuration ?? .empty, text: applied.text)
+        return ConfiguredStore(store: store, configuration: await store.currentConfiguration(), rebuilt: rebuilt, warnings: [])
     }
 
     /// The notice printed when summaries were rebuilt.

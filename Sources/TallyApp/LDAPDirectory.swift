@@ -14,12 +14,17 @@ public struct LDAPDirectory: Sendable {
         public var bindDN: String?
         /// A file holding the bind password (a trailing newline is not part of it).
         public var passwordFile: String?
-        public var userFilter = "(objectClass=posixAccount)"
+        public static let defaultUserFilter = "(objectClass=posixAccount)"
+        public static let defaultGroupFilter =
+            "(|(objectClass=posixGroup)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
+        public static let defaultNameAttributes = ["displayName", "cn"]
+
+        public var userFilter = defaultUserFilter
         public var groupBase: String?
-        public var groupFilter = "(|(objectClass=posixGroup)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
+        public var groupFilter = defaultGroupFilter
         public var uidAttribute = "uid"
         /// The first of these an entry has is its display name.
-        public var nameAttributes = ["displayName", "cn"]
+        public var nameAttributes = defaultNameAttributes
         public var mailAttribute = "mail"
         public var organisationAttribute = "o"
         public var piAttribute = "manager"

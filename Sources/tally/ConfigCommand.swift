@@ -142,13 +142,13 @@ struct Users: AsyncParsableCommand {
         @Option(name: .customLong("password-file"), help: ArgumentHelp("File holding the bind password.", valueName: "path"))
         var passwordFile: String?
         @Option(name: .customLong("user-filter"), help: "Filter for people.")
-        var userFilter = "(objectClass=posixAccount)"
+        var userFilter = LDAPDirectory.Options.defaultUserFilter
         @Option(name: .customLong("group-base"), help: ArgumentHelp("Where groups are (default: --base).", valueName: "dn"))
         var groupBase: String?
         @Option(name: .customLong("group-filter"), help: "Filter for groups.")
-        var groupFilter = "(|(objectClass=posixGroup)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
+        var groupFilter = LDAPDirectory.Options.defaultGroupFilter
         @Option(name: .customLong("name-attribute"), help: "Display name attributes, first found wins.")
-        var nameAttributes: [String] = ["displayName", "cn"]
+        var nameAttributes: [String] = LDAPDirectory.Options.defaultNameAttributes
         @Option(name: .customLong("organisation-attribute"), help: "Organisation attribute (o, ou, departmentNumber…).")
         var organisationAttribute = "o"
         @Option(name: .customLong("pi-attribute"), help: "The attribute naming a person's PI.")
