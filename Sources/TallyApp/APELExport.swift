@@ -16,6 +16,8 @@ public struct APELExport: Sendable {
         public var submitHost: String?
         /// Site name in messages; default: the record's site.
         public var site: String?
+        /// At most this many records per message (APEL's unloader allows 1 to 5,000).
+        public var recordsPerMessage = 1000
         public var now = Int64(Date().timeIntervalSince1970)
 
         public init() {}
@@ -72,7 +74,8 @@ public struct APELExport: Sendable {
             case .none: nil
             }
         }
-        let writer = APELMessageWriter()
+        var writer = APELMessageWriter()
+        writer.maxRecords = options.recordsPerMessage
 
         // Keyset pages: bounded memory whatever the month holds.
         var cursor: Int64 = 0
@@ -201,36 +204,4 @@ public struct APELExport: Sendable {
     }
 
     static func decimal(milli: Int64) -> String { APELMessageWriter.decimal(milli: milli) }
-}
-
-/// SSM's outgoing queue: python-dirq's `QueueSimple` layout, `DIR/<8 hex: minute>/<14 hex>`, each
-/// element written to a temporary name, synced and renamed, so the sender never reads half a file.
-public enum DirectoryQueue {
-    @discardableResult
-    public static func add(_ message: String, to directory: String) throws -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let seconds = Int(now.tv_sec), microseconds = Int(now.tv_nsec / 1000)
-        let bucket = String(format: "%08x", seconds - seconds % 60)
-        let folder = (directory as NSString).appendingPathComponent(bucket)
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var name: String
-        var path: String
-        repeat {
-            name = String(format: "%08x%05x%01x", seconds, microseconds, Int.random(in: 0..<16))
-            path = (folder as NSString).appendingPathComponent(name)
-        } while FileManager.default.fileExists(atPath: path)
-        let temporary = path + ".tmp"
-        let data = Data(message.utf8)
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary, path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
-        return path
-    }
 }

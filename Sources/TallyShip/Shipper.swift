@@ -24,10 +24,8 @@ public struct Shipper: Sendable {
         public var connectTimeout: TimeAmount = .seconds(10)
         /// The whole request, from connecting to the last byte of the answer.
         public var requestTimeout: TimeAmount = .seconds(60)
-        /// Attempts per batch in one run before giving up (the batch stays queued).
-        public var attempts = 8
-        public var backoffBase = 0.5
-        public var backoffCap = 60.0
+        /// Attempts per batch in one run, and the waits between them.
+        public var retry = RetryPolicy()
         /// PEM file of the CA (or self-signed certificate) to trust for https.
         public var caFile: String?
 
@@ -152,15 +150,13 @@ public struct Shipper: Sendable {
                 throw error
             } catch {
                 let reason = (error as? Retryable)?.description ?? Self.describe(error)
-                guard attempt < options.attempts else {
+                guard attempt < options.retry.attempts else {
                     throw ShipError.gaveUp(batch: batch.id, attempts: attempt, lastError: reason)
                 }
-                // Exponential backoff with jitter, capped.
-                let ceiling = min(options.backoffCap, options.backoffBase * pow(2, Double(attempt - 1)))
-                let delay = Double.random(in: (ceiling / 2)...ceiling)
+                let delay = options.retry.delay(afterAttempt: attempt)
                 report.retries += 1
                 logger.warning("batch not acknowledged; retrying", metadata: [
-                    "batch": "\(batch.id)", "attempt": "\(attempt)/\(options.attempts)", "error": "\(reason)",
+                    "batch": "\(batch.id)", "attempt": "\(attempt)/\(options.retry.attempts)", "error": "\(reason)",
                     "retry_in_s": "\(String(format: "%.2f", delay))"])
                 try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
             }

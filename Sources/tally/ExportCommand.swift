@@ -51,7 +51,11 @@ struct Export: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Site name in the messages (the GOCDB name); default: each record's site.", valueName: "name"))
         var site: String?
 
+        @Option(help: "At most this many records per message (1 to 5,000, as APEL's unloader; messages also stay under 1 MB).")
+        var recordsPerMessage = 1000
+
         func validate() throws {
+            guard (1...5000).contains(recordsPerMessage) else { throw ValidationError("--records-per-message takes 1 to 5,000") }
             guard APELKind(rawValue: kind) != nil else { throw ValidationError("--kind takes job, summary, sync or gpu") }
             guard (out == nil) != !stdout else { throw ValidationError("give --out DIR or --stdout") }
             guard APELExport.VOSource(rawValue: voFrom) != nil else { throw ValidationError("--vo-from takes group, account or none") }
@@ -74,13 +78,12 @@ struct Export: AsyncParsableCommand {
                 throw ValidationError("\(month) is in the future: APEL refuses summaries of future months")
             }
             let opened = try await configuration.open(database, mustExist: true)
-            for warning in opened.warnings { printError(warning.description) }
-            if let notice = opened.rebuildNotice { printError("note: " + notice) }
             var options = APELExport.Options()
             options.voFrom = APELExport.VOSource(rawValue: voFrom)!
             options.infrastructure = infrastructure
             options.submitHost = submitHost
             options.site = site
+            options.recordsPerMessage = recordsPerMessage
             let exporter = APELExport(configuration: await opened.store.currentConfiguration(), options: options)
             let result = try await exporter.export(APELKind(rawValue: kind)!, month: number, store: opened.store)
             if stdout {

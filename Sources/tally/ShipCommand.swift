@@ -10,106 +10,115 @@ import TallyStore
 
 struct Ship: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send this site's records to a central tally serve, losing nothing.",
-        discussion: """
-            Queues the site's records created or changed since the last run into a durable outbox
-            (one file per batch, written atomically, signed with --key when given), then sends each
-            batch to the central POST /api/v1/records. A batch leaves the outbox only when the server
-            acknowledges it; a resend after a lost acknowledgement changes nothing there (batch ids).
-            Failed attempts are retried with exponential backoff and jitter, each logged. Batches the
-            server refuses for good (400, 409, 413) are moved to OUTBOX/rejected with the reason.
-            Run it from cron or a systemd timer, or with --every as a daemon.
-            """)
-
-    @OptionGroup var database: DatabaseOptions
-
-    @Option(help: ArgumentHelp("The central server, e.g. https://central.example.org:8443.", valueName: "url"))
-    var to: String
-
-    @Option(help: ArgumentHelp("File holding a write token for this site (tally token create on the central server).", valueName: "path"))
-    var tokenFile: String
-
-    @Option(help: ArgumentHelp("This site's name (default: [site] name of the configuration in use).", valueName: "name"))
-    var site: String?
-
-    @Option(help: ArgumentHelp("Signing key (tally keys generate); its public key registered centrally with tally site register.", valueName: "path"))
-    var key: String?
-
-    @Option(help: ArgumentHelp("Outbox directory (default: the database's path + .outbox).", valueName: "dir"))
-    var outbox: String?
-
-    @Option(help: "Records per batch.")
-    var batchSize = 1000
-
-    @Option(help: ArgumentHelp("Seconds to wait for a connection.", valueName: "seconds"))
-    var connectTimeout = 10.0
-
-    @Option(help: ArgumentHelp("Seconds for a whole request, from connecting to the last byte of the answer.", valueName: "seconds"))
-    var requestTimeout = 60.0
-
-    @Option(help: "Attempts per batch in one run before giving up (the batch stays queued).")
-    var attempts = 8
-
-    @Option(help: ArgumentHelp("Longest wait between attempts, in seconds.", valueName: "seconds"))
-    var retryCap = 60.0
-
-    @Option(help: ArgumentHelp("PEM file of the CA or self-signed certificate to trust for https.", valueName: "path"))
-    var caFile: String?
-
-    @Option(help: ArgumentHelp("Run as a daemon: ship, then wait this long (e.g. 30s, 10m, 1h), again and again.", valueName: "interval"))
-    var every: String?
-
-    @Flag(help: "Queue new records into the outbox without sending.")
-    var queueOnly = false
-
-    func validate() throws {
-        if let every, Self.seconds(every) == nil { throw ValidationError("--every takes a duration such as 30s, 10m or 1h") }
-        guard batchSize > 0, batchSize <= 10_000 else { throw ValidationError("--batch-size takes 1 to 10,000") }
-        guard attempts > 0 else { throw ValidationError("--attempts takes 1 or more") }
-    }
+        abstract: "Send this site's records to a central tally serve, or its APEL messages to a broker.",
+        discussion: "`tally ship --to URL …` is `tally ship records --to URL …`.",
+        subcommands: [Records.self, APEL.self],
+        defaultSubcommand: Records.self)
 
     static func seconds(_ text: String) -> Double? {
         DurationText.seconds(text).flatMap { $0 > 0 ? $0 : nil }
     }
+}
 
-    func run() async throws {
-        let store = try await StoreLocation.open(database.db, mustExist: true)
-        let configured = await store.currentConfiguration().site.name
-        let siteName = site ?? configured
-        guard let siteName, !siteName.isEmpty else {
-            throw ValidationError("name the site: --site NAME (or [site] name in the configuration)")
+extension Ship {
+    struct Records: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "records",
+            abstract: "Send this site's records to a central tally serve, losing nothing.",
+            discussion: """
+                Queues the site's records created or changed since the last run into a durable outbox
+                (one file per batch, written atomically, signed with --key when given), then sends each
+                batch to the central POST /api/v1/records. A batch leaves the outbox only when the server
+                acknowledges it; a resend after a lost acknowledgement changes nothing there (batch ids).
+                Failed attempts are retried with exponential backoff and jitter, each logged. Batches the
+                server refuses for good (400, 409, 413) are moved to OUTBOX/rejected with the reason.
+                Run it from cron or a systemd timer, or with --every as a daemon.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: ArgumentHelp("The central server, e.g. https://central.example.org:8443.", valueName: "url"))
+        var to: String
+
+        @Option(help: ArgumentHelp("File holding a write token for this site (tally token create on the central server).", valueName: "path"))
+        var tokenFile: String
+
+        @Option(help: ArgumentHelp("This site's name (default: [site] name of the configuration in use).", valueName: "name"))
+        var site: String?
+
+        @Option(help: ArgumentHelp("Signing key (tally keys generate); its public key registered centrally with tally site register.", valueName: "path"))
+        var key: String?
+
+        @Option(help: ArgumentHelp("Outbox directory (default: the database's path + .outbox).", valueName: "dir"))
+        var outbox: String?
+
+        @Option(help: "Records per batch.")
+        var batchSize = 1000
+
+        @Option(help: ArgumentHelp("Seconds to wait for a connection.", valueName: "seconds"))
+        var connectTimeout = 10.0
+
+        @Option(help: ArgumentHelp("Seconds for a whole request, from connecting to the last byte of the answer.", valueName: "seconds"))
+        var requestTimeout = 60.0
+
+        @Option(help: "Attempts per batch in one run before giving up (the batch stays queued).")
+        var attempts = 8
+
+        @Option(help: ArgumentHelp("Longest wait between attempts, in seconds.", valueName: "seconds"))
+        var retryCap = 60.0
+
+        @Option(help: ArgumentHelp("PEM file of the CA or self-signed certificate to trust for https.", valueName: "path"))
+        var caFile: String?
+
+        @Option(help: ArgumentHelp("Run as a daemon: ship, then wait this long (e.g. 30s, 10m, 1h), again and again.", valueName: "interval"))
+        var every: String?
+
+        @Flag(help: "Queue new records into the outbox without sending.")
+        var queueOnly = false
+
+        func validate() throws {
+            if let every, Ship.seconds(every) == nil { throw ValidationError("--every takes a duration such as 30s, 10m or 1h") }
+            guard batchSize > 0, batchSize <= 10_000 else { throw ValidationError("--batch-size takes 1 to 10,000") }
+            guard attempts > 0 else { throw ValidationError("--attempts takes 1 or more") }
         }
-        let token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        var options = Shipper.Options(url: to, token: token, site: siteName)
-        options.signingKey = try key.map(BatchSigning.privateKey(fromFile:))
-        options.batchSize = batchSize
-        options.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
-        options.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
-        options.attempts = attempts
-        options.backoffCap = retryCap
-        options.backoffBase = min(0.5, retryCap)
-        options.caFile = caFile
-        let location = StoreLocation.resolve(database.db)
-        let directory = outbox ?? (PostgresLocation.isPostgres(location) ? "tally.outbox" : location + ".outbox")
-        let shipper = Shipper(store: store, outbox: try Outbox(directory: directory), options: options)
-        while true {
-            var report = Shipper.Report()
-            do {
-                try await shipper.queue(into: &report)
-                if !queueOnly { try await shipper.send(into: &report) }
-                printError("queued \(report.queuedRecords) records in \(report.queuedBatches) batches; sent \(report.sentRecords) "
-                           + "records in \(report.sentBatches) batches (\(report.replayedBatches) already received), "
-                           + "\(report.retries) retries, \(report.rejected.count) rejected")
-                for (batch, reason) in report.rejected {
-                    printError("rejected batch \(batch) (kept in \(directory)/rejected): \(reason)")
-                }
-                if every == nil, !report.rejected.isEmpty { throw ExitCode(1) }
-            } catch let error as Shipper.ShipError {
-                printError("error: \(error)")
-                if every == nil { throw ExitCode(1) }
+
+        func run() async throws {
+            let store = try await StoreLocation.open(database.db, mustExist: true)
+            let configured = await store.currentConfiguration().site.name
+            let siteName = site ?? configured
+            guard let siteName, !siteName.isEmpty else {
+                throw ValidationError("name the site: --site NAME (or [site] name in the configuration)")
             }
-            guard let every, let interval = Self.seconds(every) else { return }
-            try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+            let token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            var options = Shipper.Options(url: to, token: token, site: siteName)
+            options.signingKey = try key.map(BatchSigning.privateKey(fromFile:))
+            options.batchSize = batchSize
+            options.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
+            options.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+            options.retry = RetryPolicy(attempts: attempts, base: min(0.5, retryCap), cap: retryCap)
+            options.caFile = caFile
+            let location = StoreLocation.resolve(database.db)
+            let directory = outbox ?? (PostgresLocation.isPostgres(location) ? "tally.outbox" : location + ".outbox")
+            let shipper = Shipper(store: store, outbox: try Outbox(directory: directory), options: options)
+            while true {
+                var report = Shipper.Report()
+                do {
+                    try await shipper.queue(into: &report)
+                    if !queueOnly { try await shipper.send(into: &report) }
+                    printError("queued \(report.queuedRecords) records in \(report.queuedBatches) batches; sent \(report.sentRecords) "
+                               + "records in \(report.sentBatches) batches (\(report.replayedBatches) already received), "
+                               + "\(report.retries) retries, \(report.rejected.count) rejected")
+                    for (batch, reason) in report.rejected {
+                        printError("rejected batch \(batch) (kept in \(directory)/rejected): \(reason)")
+                    }
+                    if every == nil, !report.rejected.isEmpty { throw ExitCode(1) }
+                } catch let error as Shipper.ShipError {
+                    printError("error: \(error)")
+                    if every == nil { throw ExitCode(1) }
+                }
+                guard let every, let interval = Ship.seconds(every) else { return }
+                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+            }
         }
     }
 }

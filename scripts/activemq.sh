@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# A private Apache ActiveMQ broker for the `tally ship apel` test, from Debian's activemq package
+# (installed if missing, without starting the system's own instance): its own configuration,
+# KahaDB store and STOMP port on loopback, so a restart keeps what it had acknowledged.
+#   scripts/activemq.sh start     # prints host:port of its STOMP connector
+#   scripts/activemq.sh kill      # SIGKILL, as a crash would (the store stays)
+#   scripts/activemq.sh restart   # kill, then start on the same store and port
+#   scripts/activemq.sh stop      # stop and remove everything
+# TALLY_AMQ_DIR (default /tmp/tally-activemq) and TALLY_AMQ_PORT (default 61613) move it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${TALLY_AMQ_DIR:-/tmp/tally-activemq}
+port=${TALLY_AMQ_PORT:-61613}
+jar=/usr/share/activemq/bin/activemq.jar
+
+running() { [ -f "$dir/broker.pid" ] && kill -0 "$(cat "$dir/broker.pid")" 2>/dev/null; }
+
+launch() {
+    mkdir -p "$dir/conf" "$dir/data" "$dir/tmp"
+    if [ ! -f "$dir/conf/activemq.xml" ]; then
+        cp /etc/activemq/instances-available/main/log4j2.properties "$dir/conf/"
+        cat > "$dir/conf/activemq.xml" <<EOF
+<beans xmlns="http://www.springframework.org/schema/beans"
+       xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+       xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans-2.0.xsd
+                           http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
+  <broker xmlns="http://activemq.apache.org/schema/core" useJmx="false" brokerName="tally-test"
+          dataDirectory="$dir/data" persistent="true" schedulerSupport="false">
+    <persistenceAdapter><kahaDB directory="$dir/data/kahadb"/></persistenceAdapter>
+    <transportConnectors>
+      <transportConnector name="stomp" uri="stomp://127.0.0.1:$port?transport.closeAsync=false"/>
+    </transportConnectors>
+  </broker>
+</beans>
+EOF
+    fi
+    # The JVM in the background, its pid remembered: `kill` must reach the broker itself.
+    java -Xms64M -Xmx256M -Djava.awt.headless=true \
+        -Dactivemq.home=/usr/share/activemq -Dactivemq.base="$dir" -Dactivemq.conf="$dir/conf" \
+        -Dactivemq.data="$dir/data" -Djava.io.tmpdir="$dir/tmp" \
+        -Dlog4j2.configurationFile="$dir/conf/log4j2.properties" \
+        -jar "$jar" start "xbean:file:$dir/conf/activemq.xml" >>"$dir/broker.out" 2>&1 &
+    echo $! > "$dir/broker.pid"
+    for _ in $(seq 1 300); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "127.0.0.1:$port"
+            return 0
+        fi
+        running || { tail -n 30 "$dir/broker.out" >&2; echo "ActiveMQ exited while starting" >&2; return 1; }
+        sleep 0.2
+    done
+    tail -n 30 "$dir/broker.out" >&2
+    echo "ActiveMQ did not open port $port" >&2
+    return 1
+}
+
+kill_broker() {
+    if running; then
+        local pid
+        pid=$(cat "$dir/broker.pid")
+        kill -9 "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    fi
+    rm -f "$dir/broker.pid"
+}
+
+case "${1:-}" in
+start)
+    if [ ! -f "$jar" ]; then
+        scripts/ensure-deps.sh activemq >&2
+    fi
+    if running; then
+        echo "127.0.0.1:$port"
+        exit 0
+    fi
+    rm -rf "$dir"
+    launch
+    ;;
+kill)
+    kill_broker
+    ;;
+restart)
+    kill_broker
+    launch
+    ;;
+stop)
+    if running; then
+        kill "$(cat "$dir/broker.pid")" 2>/dev/null || true
+        for _ in $(seq 1 100); do running || break; sleep 0.1; done
+        kill_broker
+    fi
+    rm -rf "$dir"
+    ;;
+*)
+    echo "usage: $0 start|kill|restart|stop" >&2
+    exit 2
+    ;;
+esac
