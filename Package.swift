@@ -131,6 +131,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
+        .testTarget(
+            name: "TallyShipTests",
+            dependencies: [
+                "TallyShip", "TallyCore", "TallyTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,6 +3,7 @@
 # (installed if missing, without starting the system's own instance): its own configuration,
 # KahaDB store and STOMP port on loopback, so a restart keeps what it had acknowledged.
 #   scripts/activemq.sh start     # prints host:port of its STOMP connector
+#   scripts/activemq.sh freeze    # SIGSTOP: the broker holds its connections and answers nothing
 #   scripts/activemq.sh kill      # SIGKILL, as a crash would (the store stays)
 #   scripts/activemq.sh restart   # kill, then start on the same store and port
 #   scripts/activemq.sh stop      # stop and remove everything
@@ -34,12 +35,20 @@ launch() {
 </beans>
 EOF
     fi
-    # The JVM in the background, its pid remembered: `kill` must reach the broker itself.
-    java -Xms64M -Xmx256M -Djava.awt.headless=true \
+    # The JVM in the background, its pid remembered: `kill` must reach the broker itself. It
+    # keeps none of the caller's descriptors beyond 0-2: a caller waiting for this script (a
+    # test's Process) must not wait for the broker too.
+    (
+        for fd in /proc/self/fd/*; do
+            n=${fd##*/}
+            [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null
+        done
+        exec java -Xms64M -Xmx256M -Djava.awt.headless=true \
         -Dactivemq.home=/usr/share/activemq -Dactivemq.base="$dir" -Dactivemq.conf="$dir/conf" \
         -Dactivemq.data="$dir/data" -Djava.io.tmpdir="$dir/tmp" \
         -Dlog4j2.configurationFile="$dir/conf/log4j2.properties" \
-        -jar "$jar" start "xbean:file:$dir/conf/activemq.xml" >>"$dir/broker.out" 2>&1 &
+        -jar "$jar" start "xbean:file:$dir/conf/activemq.xml"
+    ) </dev/null >>"$dir/broker.out" 2>&1 &
     echo $! > "$dir/broker.pid"
     for _ in $(seq 1 300); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -76,6 +85,9 @@ start)
     rm -rf "$dir"
     launch
     ;;
+freeze)
+    running && kill -STOP "$(cat "$dir/broker.pid")"
+    ;;
 kill)
     kill_broker
     ;;
@@ -85,6 +97,7 @@ restart)
     ;;
 stop)
     if running; then
+        kill -CONT "$(cat "$dir/broker.pid")" 2>/dev/null || true
         kill "$(cat "$dir/broker.pid")" 2>/dev/null || true
         for _ in $(seq 1 100); do running || break; sleep 0.1; done
         kill_broker
@@ -92,7 +105,7 @@ stop)
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: $0 start|kill|restart|stop" >&2
+    echo "usage: $0 start|freeze|kill|restart|stop" >&2
     exit 2
     ;;
 esac

@@ -2,7 +2,9 @@
 # Runs every test, against both store backends: SQLite, and a private PostgreSQL server from
 # Debian's packages (scripts/postgres.sh; installed if missing) started here and thrown away
 # afterwards. TALLY_TEST_POSTGRES=URL uses a server of your own instead. AUDITOR's Python client
-# (python-auditor) is installed into .build/auditor-venv for the AUDITOR conformance test.
+# (python-auditor) is installed into .build/auditor-venv for the AUDITOR conformance test; a
+# private ActiveMQ broker (scripts/activemq.sh) and stomp.py (.build/stomp-venv) serve the
+# `tally ship apel` test.
 # With TALLY_SLURM_SANDBOX=1 (CI sets it) it also starts a real Slurm 22.05
 # (../shared/tools/slurm-sandbox.sh), captures its sacct/sreport output, stops the daemons, and
 # the tests compare Tally's figures with that live sreport.
@@ -10,8 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Every package first, before the Slurm sandbox installs its own in the background: two apt-gets
 # at once fail on dpkg's lock. PostgreSQL for the store suite, Chromium for the dashboard's
-# browser test, slapd and ldap-utils for the LDAP directory sync (a private slapd, below).
-extras=(chromium slapd ldap-utils)
+# browser test, slapd and ldap-utils for the LDAP directory sync (a private slapd, below),
+# ActiveMQ for APEL over STOMP.
+extras=(chromium slapd ldap-utils activemq)
 [ -n "${TALLY_TEST_POSTGRES:-}" ] || extras+=(postgresql)
 scripts/ensure-deps.sh "${extras[@]}"
 
@@ -19,9 +22,13 @@ sandbox_pid=""
 sandbox=../shared/tools/slurm-sandbox.sh
 postgres_started=""
 ldap_started=""
+activemq_started=""
 
 # Never leave daemons behind, whatever happens below.
 cleanup() {
+    if [ -n "$activemq_started" ]; then
+        scripts/activemq.sh stop || true
+    fi
     if [ -n "$ldap_started" ]; then
         scripts/slapd.sh stop || true
     fi
@@ -70,6 +77,28 @@ if [ -z "${TALLY_TEST_LDAP:-}" ]; then
     TALLY_TEST_LDAP=$(scripts/slapd.sh start)
     export TALLY_TEST_LDAP
     echo "OpenLDAP for the directory-sync test: $TALLY_TEST_LDAP" >&2
+fi
+
+# A private ActiveMQ (Debian's) for `tally ship apel`; the test kills and restarts it itself.
+if [ -z "${TALLY_TEST_ACTIVEMQ:-}" ]; then
+    export TALLY_AMQ_DIR
+    TALLY_AMQ_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tally-activemq.XXXXXX")
+    export TALLY_AMQ_PORT=${TALLY_AMQ_PORT:-$((30000 + RANDOM % 10000))}
+    activemq_started=1
+    TALLY_TEST_ACTIVEMQ=$(scripts/activemq.sh start)
+    export TALLY_TEST_ACTIVEMQ
+    echo "ActiveMQ for the APEL sender test: $TALLY_TEST_ACTIVEMQ" >&2
+fi
+
+# stomp.py (from PyPI), the consumer that reads APEL messages back and checks their signatures.
+if [ -z "${TALLY_STOMP_PYTHON:-}" ]; then
+    venv=.build/stomp-venv
+    if ! "$venv/bin/python" -c "import stomp" >/dev/null 2>&1; then
+        echo "installing stomp.py into $venv" >&2
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q "stomp.py==8.2.0"
+    fi
+    export TALLY_STOMP_PYTHON=$PWD/$venv/bin/python
 fi
 
 # AUDITOR's own Python client (python-auditor, from PyPI) for the AUDITOR conformance test.
