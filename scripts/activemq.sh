@@ -7,17 +7,41 @@
 #   scripts/activemq.sh kill      # SIGKILL, as a crash would (the store stays)
 #   scripts/activemq.sh restart   # kill, then start on the same store and port
 #   scripts/activemq.sh stop      # stop and remove everything
-# TALLY_AMQ_DIR (default /tmp/tally-activemq) and TALLY_AMQ_PORT (default 61613) move it.
+# TALLY_AMQ_DIR (default /tmp/tally-activemq) and TALLY_AMQ_PORT (default 61613) move it. A
+# second connector, stomp+ssl on TALLY_AMQ_PORT + 1, asks for a client certificate: the script
+# makes a CA, the broker's certificate and a client's in DIR/tls (ca.pem, client.pem, client.key).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${TALLY_AMQ_DIR:-/tmp/tally-activemq}
 port=${TALLY_AMQ_PORT:-61613}
+tls_port=$((port + 1))
 jar=/usr/share/activemq/bin/activemq.jar
 
 running() { [ -f "$dir/broker.pid" ] && kill -0 "$(cat "$dir/broker.pid")" 2>/dev/null; }
 
+# A CA, the broker's key store and trust store (Java reads PKCS #12; keytool marks the CA as
+# trusted, which openssl's export does not), and a client certificate the CA signed.
+make_tls() {
+    local t=$dir/tls
+    mkdir -p "$t"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$t/ca.key" -out "$t/ca.pem" -days 30 \
+        -subj "/C=UK/O=Tally Test/CN=Tally Test Broker CA" 2>/dev/null
+    for who in broker client; do
+        openssl req -newkey rsa:2048 -nodes -keyout "$t/$who.key" -out "$t/$who.csr" \
+            -subj "/C=UK/O=Tally Test/CN=$who.example.org" 2>/dev/null
+        printf 'subjectAltName=DNS:localhost,DNS:%s.example.org,IP:127.0.0.1\n' "$who" > "$t/$who.ext"
+        openssl x509 -req -in "$t/$who.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+            -out "$t/$who.pem" -days 30 -extfile "$t/$who.ext" 2>/dev/null
+    done
+    openssl pkcs12 -export -in "$t/broker.pem" -inkey "$t/broker.key" -out "$t/broker.p12" \
+        -passout pass:tally-test -name broker
+    keytool -importcert -noprompt -alias ca -file "$t/ca.pem" -keystore "$t/trust.p12" \
+        -storetype PKCS12 -storepass tally-test >/dev/null 2>&1
+}
+
 launch() {
     mkdir -p "$dir/conf" "$dir/data" "$dir/tmp"
+    [ -f "$dir/tls/trust.p12" ] || make_tls
     if [ ! -f "$dir/conf/activemq.xml" ]; then
         cp /etc/activemq/instances-available/main/log4j2.properties "$dir/conf/"
         cat > "$dir/conf/activemq.xml" <<EOF
@@ -28,8 +52,13 @@ launch() {
   <broker xmlns="http://activemq.apache.org/schema/core" useJmx="false" brokerName="tally-test"
           dataDirectory="$dir/data" persistent="true" schedulerSupport="false">
     <persistenceAdapter><kahaDB directory="$dir/data/kahadb"/></persistenceAdapter>
+    <sslContext>
+      <sslContext keyStore="file:$dir/tls/broker.p12" keyStorePassword="tally-test" keyStoreType="PKCS12"
+                  trustStore="file:$dir/tls/trust.p12" trustStorePassword="tally-test" trustStoreType="PKCS12"/>
+    </sslContext>
     <transportConnectors>
       <transportConnector name="stomp" uri="stomp://127.0.0.1:$port?transport.closeAsync=false"/>
+      <transportConnector name="stomp+ssl" uri="stomp+ssl://127.0.0.1:$tls_port?needClientAuth=true"/>
     </transportConnectors>
   </broker>
 </beans>

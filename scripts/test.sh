@@ -87,6 +87,9 @@ if [ -z "${TALLY_TEST_ACTIVEMQ:-}" ]; then
     activemq_started=1
     TALLY_TEST_ACTIVEMQ=$(scripts/activemq.sh start)
     export TALLY_TEST_ACTIVEMQ
+    # Its stomp+ssl connector, one port up, with the CA and client certificate it made.
+    export TALLY_TEST_ACTIVEMQ_TLS=127.0.0.1:$((TALLY_AMQ_PORT + 1))
+    export TALLY_TEST_ACTIVEMQ_TLS_DIR=$TALLY_AMQ_DIR/tls
     echo "ActiveMQ for the APEL sender test: $TALLY_TEST_ACTIVEMQ" >&2
 fi
 

@@ -11,6 +11,11 @@ enum Broker {
     static let address = environment["TALLY_TEST_ACTIVEMQ"]
     static let python = environment["TALLY_STOMP_PYTHON"]
     static var available: Bool { address != nil && python != nil }
+    /// The broker's stomp+ssl connector, which wants a client certificate its CA signed.
+    static let tlsAddress = environment["TALLY_TEST_ACTIVEMQ_TLS"]
+    /// Where scripts/activemq.sh put that CA and a client certificate and key (ca.pem, client.*).
+    static let tlsDirectory = environment["TALLY_TEST_ACTIVEMQ_TLS_DIR"]
+    static var tlsAvailable: Bool { available && tlsAddress != nil && tlsDirectory != nil }
 
     /// `scripts/activemq.sh COMMAND` on the test's broker (its directory and port come from the
     /// environment scripts/test.sh set).
@@ -69,13 +74,13 @@ final class APELQueueRig: @unchecked Sendable {
     }
 
     /// `tally ship apel` started; its standard error goes to a file.
-    func startSender(_ extra: [String], broker: String? = nil) throws -> (Process, URL) {
+    func startSender(_ extra: [String], broker: String? = nil, certificate: String? = nil, key: String? = nil) throws -> (Process, URL) {
         let log = directory.appendingPathComponent("sender-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = TallyProcess.executable
         process.arguments = ["ship", "apel", "--queue", queue, "--broker", broker ?? Broker.address!, "--destination", destination,
-                             "--cert", pki.siteCertificate, "--key", pki.siteKey] + extra
+                             "--cert", certificate ?? pki.siteCertificate, "--key", key ?? pki.siteKey] + extra
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -92,9 +97,9 @@ final class APELQueueRig: @unchecked Sendable {
 
     /// Everything on the destination, read by stomp.py and verified with openssl; the verified
     /// texts land in `out` as NNNNN.body, in the order of `ids`.
-    func consume(into out: String) throws -> Consumed {
+    func consume(into out: String, caFile: String? = nil) throws -> Consumed {
         let script = Fixtures.project.appendingPathComponent("Tests/fixtures/apel-stomp/consume.py").path
-        let result = try TestPKI.run(Broker.python!, [script, Broker.address!, destination, pki.caFile, out, "3"])
+        let result = try TestPKI.run(Broker.python!, [script, Broker.address!, destination, caFile ?? pki.caFile, out, "3"])
         guard result.status == 0 else {
             throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "consume.py: \(result.error)"])
         }
@@ -187,5 +192,30 @@ struct APELBrokerTests {
         #expect(try DirectoryQueue.elements(in: rig.queue) == [elements[0]])
         let consumed = try rig.consume(into: rig.directory.appendingPathComponent("received").path)
         #expect(Set(consumed.ids) == Set(elements.dropFirst().map(\.id)))
+    }
+
+    @Test(.enabled(if: Broker.tlsAvailable, "needs TALLY_TEST_ACTIVEMQ_TLS (scripts/test.sh sets it)"))
+    func overTLSTheBrokerTakesOnlyACertificateItsCASigned() async throws {
+        let rig = try APELQueueRig()
+        let tls = Broker.tlsDirectory!
+        // A certificate the broker's CA did not sign: the TLS handshake fails, nothing is sent.
+        let (refused, refusedLog) = try rig.startSender(["--tls", "--ca-file", tls + "/ca.pem", "--attempts", "2", "--retry-cap", "0.2"],
+                                                        broker: Broker.tlsAddress!)
+        #expect(APELQueueRig.wait(refused, seconds: 60))
+        #expect(refused.terminationStatus == 1, "\((try? String(contentsOf: refusedLog, encoding: .utf8)) ?? "")")
+        #expect(try DirectoryQueue.elements(in: rig.queue).count == rig.originals.count)
+        // The broker's own client certificate: TLS with a client certificate, as SSM's use_ssl,
+        // and the same certificate signs the messages.
+        let (sender, log) = try rig.startSender(["--tls", "--ca-file", tls + "/ca.pem", "--attempts", "20", "--retry-cap", "0.5"],
+                                                broker: Broker.tlsAddress!, certificate: tls + "/client.pem", key: tls + "/client.key")
+        #expect(APELQueueRig.wait(sender, seconds: 120))
+        let said = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(sender.terminationStatus == 0, "\(said.suffix(1500))")
+        #expect(said.contains("signed as /C=UK/O=Tally Test/CN=client.example.org"), "\(said)")
+        #expect(try DirectoryQueue.elements(in: rig.queue).isEmpty)
+        let consumed = try rig.consume(into: rig.directory.appendingPathComponent("received").path, caFile: tls + "/ca.pem")
+        #expect(consumed.failures.isEmpty, "\(consumed.failures.prefix(3))")
+        #expect(Set(consumed.ids) == Set(rig.originals.keys))
+        #expect(Set(consumed.signers) == ["/C=UK/O=Tally Test/CN=client.example.org"])
     }
 }
