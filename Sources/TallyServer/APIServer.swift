@@ -96,18 +96,25 @@ public struct APIServer: Sendable {
         }
         let registry = self.registry
         let usageMetrics = UsageMetrics(store: store, top: metricsTopAccounts)
+        let metricsCache = ComputationCache<UsageMetrics.Snapshot>(capacity: 1)
         on(.get, "metrics") { _, context in
             _ = try context.requireAllAccounts(.read)
             guard let registry else { throw APIError(.notFound, "metrics are not enabled on this server") }
             var body = ByteBuffer(bytes: registry.emitToBuffer())
-            // Usage is recomputed when the data changes, and at most once a minute for the ages
-            // and burn rates that move with the clock.
+            // Usage, sources and coverage are recomputed when the data changes; ages are counted
+            // from them at each scrape; allocations' burn rates, which move with the clock, at
+            // most once a minute.
             let now = Int64(Date().timeIntervalSince1970)
-            let generation = try await store.summaryGeneration() + "@" + String(now / 60)
-            var usage = try await cache.value(for: "metrics", generation: generation) {
-                ByteBuffer(bytes: try await usageMetrics.render(now: now))
+            let generation = try await store.summaryGeneration()
+            let snapshot = try await metricsCache.value(for: "metrics", generation: generation) {
+                try await usageMetrics.snapshot()
             }
-            body.writeBuffer(&usage)
+            body.writeBytes(snapshot.text)
+            body.writeBytes(usageMetrics.ages(snapshot, now: now))
+            var allocations = try await cache.value(for: "metrics-allocations", generation: generation + "@" + String(now / 60)) {
+                ByteBuffer(bytes: try await usageMetrics.allocations(now: now))
+            }
+            body.writeBuffer(&allocations)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: body))
         }

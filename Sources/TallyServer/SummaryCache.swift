@@ -1,12 +1,15 @@
 import NIOCore
 
-/// Rendered summaries by query, valid while the data they were computed from is unchanged
-/// (the store's generation). Concurrent requests for the same query share one computation, so
-/// a dashboard's burst costs one report, not sixty-four.
-actor SummaryCache {
+/// Rendered summaries by query.
+typealias SummaryCache = ComputationCache<ByteBuffer>
+
+/// Computed values by key, valid while the data they were computed from is unchanged (the
+/// store's generation). Concurrent requests for the same key share one computation, so a
+/// dashboard's burst costs one report, not sixty-four.
+actor ComputationCache<Value: Sendable> {
     private struct Entry {
         var generation: String
-        var task: Task<ByteBuffer, Error>
+        var task: Task<Value, Error>
         var used: UInt64
     }
 
@@ -17,7 +20,7 @@ actor SummaryCache {
     init(capacity: Int = 256) { self.capacity = capacity }
 
     func value(for key: String, generation: String,
-               compute: @escaping @Sendable () async throws -> ByteBuffer) async throws -> ByteBuffer {
+               compute: @escaping @Sendable () async throws -> Value) async throws -> Value {
         clock += 1
         if var entry = entries[key], entry.generation == generation {
             entry.used = clock

@@ -16,13 +16,56 @@ struct UsageMetrics: Sendable {
     let store: any UsageStore
     let top: Int
 
+    /// What moves only when the data changes, rendered once per data generation, and the
+    /// times the clock-dependent ages are counted from.
+    struct Snapshot: Sendable {
+        var text: [UInt8]
+        var sourcesLastRead: [(format: String, at: Int64)] = []
+        var newestEnd: Int64?
+        var clustersLastDay: [(site: String, cluster: String, day: Int64)] = []
+    }
+
+    /// Everything, as one scrape shows it.
     func render(now: Int64) async throws -> [UInt8] {
+        let snapshot = try await snapshot()
+        return snapshot.text + ages(snapshot, now: now) + (try await allocations(now: now))
+    }
+
+    func snapshot() async throws -> Snapshot {
         let registry = PrometheusCollectorRegistry()
         let configuration = await store.currentConfiguration()
+        var snapshot = Snapshot(text: [])
         try await usage(into: registry, charging: !configuration.chargeRates.isEmpty)
-        try await records(into: registry, now: now)
-        try await coverage(into: registry, now: now)
-        try await allocations(into: registry, configuration: configuration, now: now)
+        try await records(into: registry, snapshot: &snapshot)
+        try await coverage(into: registry, snapshot: &snapshot)
+        snapshot.text = registry.emitToBuffer()
+        return snapshot
+    }
+
+    /// Seconds since each source was read, since the newest usage, since each cluster's newest day.
+    func ages(_ snapshot: Snapshot, now: Int64) -> [UInt8] {
+        let registry = PrometheusCollectorRegistry()
+        for (format, at) in snapshot.sourcesLastRead {
+            registry.makeGauge(name: "tally_source_last_read_age_seconds", labels: [("format", format)],
+                               help: "Seconds since a source of this format was last read.")
+                .set(Double(max(0, now - at)))
+        }
+        if let newest = snapshot.newestEnd {
+            registry.makeGauge(name: "tally_newest_record_age_seconds",
+                               help: "Seconds since the latest end of any usage held.").set(Double(max(0, now - newest)))
+        }
+        for (site, cluster, day) in snapshot.clustersLastDay {
+            registry.makeGauge(name: "tally_data_age_seconds", labels: [("site", site), ("cluster", cluster)],
+                               help: "Seconds since the end of the newest UTC day with usage (0 while that day is today).")
+                .set(Double(max(0, now - (day + 1) * 86_400)))
+        }
+        return registry.emitToBuffer()
+    }
+
+    /// Where each allocation stands at `now` (burn rates and projections move with the clock).
+    func allocations(now: Int64) async throws -> [UInt8] {
+        let registry = PrometheusCollectorRegistry()
+        try await allocations(into: registry, configuration: await store.currentConfiguration(), now: now)
         return registry.emitToBuffer()
     }
 
@@ -75,7 +118,7 @@ struct UsageMetrics: Sendable {
 
     /// What the database rests on: records held, records read and rejected per source format,
     /// and how fresh the newest data is.
-    private func records(into registry: PrometheusCollectorRegistry, now: Int64) async throws {
+    private func records(into registry: PrometheusCollectorRegistry, snapshot: inout Snapshot) async throws {
         let status = try await store.status(includingCoverage: true)
         registry.makeGauge(name: "tally_records", help: "Job records held.").set(Double(status.records))
         registry.makeCounter(name: "tally_rejected_lines_total", help: "Input lines rejected, all sources.")
@@ -99,26 +142,20 @@ struct UsageMetrics: Sendable {
             registry.makeGauge(name: "tally_source_last_read_timestamp_seconds", labels: labels,
                                help: "When a source of this format was last read (Unix seconds).")
                 .set(Double(entry.lastRead))
-            registry.makeGauge(name: "tally_source_last_read_age_seconds", labels: labels,
-                               help: "Seconds since a source of this format was last read.")
-                .set(Double(max(0, now - entry.lastRead)))
+            snapshot.sourcesLastRead.append((format, entry.lastRead))
         }
         if let newest = status.coverage?.upperBound {
             registry.makeGauge(name: "tally_newest_record_end_timestamp_seconds",
                                help: "Latest end of any usage held (Unix seconds).").set(Double(newest))
-            registry.makeGauge(name: "tally_newest_record_age_seconds",
-                               help: "Seconds since the latest end of any usage held.").set(Double(max(0, now - newest)))
+            snapshot.newestEnd = newest
         }
     }
 
     /// Days with data per site and cluster: freshness and open gaps, as `tally coverage` shows them.
-    private func coverage(into registry: PrometheusCollectorRegistry, now: Int64) async throws {
+    private func coverage(into registry: PrometheusCollectorRegistry, snapshot: inout Snapshot) async throws {
         for cluster in try await store.coverage() {
             let labels = [("site", cluster.site), ("cluster", cluster.cluster)]
-            let endOfNewestDay = (cluster.lastDay + 1) * 86_400
-            registry.makeGauge(name: "tally_data_age_seconds", labels: labels,
-                               help: "Seconds since the end of the newest UTC day with usage (0 while that day is today).")
-                .set(Double(max(0, now - endOfNewestDay)))
+            snapshot.clustersLastDay.append((cluster.site, cluster.cluster, cluster.lastDay))
             registry.makeGauge(name: "tally_coverage_gaps", labels: labels,
                                help: "Runs of UTC days without any usage between the first and the newest day with data.")
                 .set(Double(cluster.gaps.count))

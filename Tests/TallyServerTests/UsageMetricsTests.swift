@@ -88,6 +88,13 @@ private func label(_ series: String, _ name: String) -> String? {
         #expect(values["tally_source_rejected_total{format=\"slurm\"}"] == 0)
         #expect(values.keys.contains { $0.hasPrefix("tally_coverage_gap_days{site=") && label($0, "cluster") == "probe" })
         #expect(values["tally_newest_record_end_timestamp_seconds"] == status.coverage.map { Double($0.upperBound) })
+        // Ages count from the scrape's own clock, though the figures they rest on are cached.
+        let scraped = Double(Date().timeIntervalSince1970)
+        let newest = try #require(status.coverage?.upperBound)
+        #expect(abs((values["tally_newest_record_age_seconds"] ?? .nan) - (scraped - Double(newest))) < 5)
+        let lastRead = try #require(values["tally_source_last_read_timestamp_seconds{format=\"slurm\"}"])
+        #expect(abs((values["tally_source_last_read_age_seconds{format=\"slurm\"}"] ?? .nan) - (scraped - lastRead)) < 5)
+        #expect(values.keys.contains { metricName($0) == "tally_data_age_seconds" && label($0, "cluster") == "probe" })
 
         // The allocation as alloc show computes it.
         let now = Int64(Date().timeIntervalSince1970)
