@@ -119,4 +119,85 @@ import TallyTestSupport
         let png = try Self.run(chromium, Self.flags("1440,900") + ["--dump-dom", url + "/explore?by=account&period=month#png"])
         #expect(png.contains("id=\"chart-png\"") && png.contains("src=\"data:image/png;base64,"), "PNG export")
     }
+
+    /// A PI in a real browser: Chromium signs in through the form with a token limited to one
+    /// account (driven over the DevTools protocol, Tests/fixtures/browser/cdp_session.py), keeps
+    /// the deep link through sign-in, sees that account's figures and no other account on any
+    /// page, cannot open another account's allocation, and is signed out at /logout.
+    @Test func aPIsBrowserSessionShowsOnlyTheirAccount() async throws {
+        guard let chromium = Self.chromium else {
+            #expect(ProcessInfo.processInfo.environment["CI"] == nil, "chromium is missing: scripts/test.sh installs it")
+            return
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-pi-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let db = directory.appendingPathComponent("tally.db").path
+        let fields = "jobid,jobidraw,cluster,partition,qos,account,group,gid,user,uid,submit,eligible,start,end,elapsed,exitcode,"
+            + "state,nnodes,ncpus,reqcpus,reqmem,reqtres,alloctres,timelimit,nodelist,jobname"
+        var steps = [
+            ["ingest", "slurm", "--db", db, "--site", "ccr", "--timezone", "America/New_York", "--fields", fields,
+             Fixtures.example("slurm/ccr-phillips.sacct.log")],
+            ["ingest", "slurm", "--db", db, "--site", "sandbox", "--timezone", "UTC", Fixtures.example("slurm/sandbox-sacct.txt")],
+        ]
+        for account in ["taifl", "chaff"] {
+            steps.append(["alloc", "create", "\(account)-2017", "--db", db, "--account", account, "--amount", "400",
+                          "--unit", "core-hours", "--start", "2016-12-01", "--end", "2017-03-01"])
+        }
+        for arguments in steps {
+            let result = try TallyProcess.run(arguments)
+            #expect(result.status == 0, "\(arguments[0]) \(arguments[1]): \(result.stderr)")
+        }
+        let created = try TallyProcess.run(["token", "create", "--db", db, "--name", "pi-chaff", "--scope", "read", "--account", "chaff"])
+        let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(created.status == 0 && token.hasPrefix("tly_"), "\(created.stderr)")
+        let (server, url) = try TallyProcess.startServer(["serve", "--db", db, "--port", "0"])
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+
+        let accounts = try Self.report(db, ["--period", "total", "--by", "account", "--metrics", "jobs"]).map { $0[1] }
+        let others = accounts.filter { $0 != "chaff" && !$0.isEmpty }
+        #expect(others.count >= 3, "\(accounts)")
+        let mine = try Self.report(db, ["--period", "total", "--where", "account=chaff", "--metrics", "jobs,core_hours"])
+        let first = "/explore?by=account&period=month&from=2016-12-01&to=2017-02-01"
+        let paths = [first, "/?from=2016-12-01&to=2027-01-01&period=month", "/explore?by=user&period=total",
+                     "/explore?by=partition&period=week&from=2016-12-01&to=2017-02-01", "/gpu?from=2016-01-01&to=2027-01-01",
+                     "/allocations?at=2017-01-20", "/allocation?name=chaff-2017&at=2017-01-20",
+                     "/allocation?name=taifl-2017&at=2017-01-20"]
+        let script = Fixtures.project.appendingPathComponent("Tests/fixtures/browser/cdp_session.py").path
+        struct Session: Decodable {
+            struct Page: Decodable { var path: String; var url: String; var html: String }
+            var login_url: String
+            var after_sign_in: String
+            var pages: [Page]
+            var after_sign_out: String
+            var after_sign_out_visit: String
+        }
+        for (sizeName, size) in Self.sizes {
+            let output = try Self.run("/usr/bin/python3", [script, chromium, url, token, size] + paths)
+            let session = try JSONDecoder().decode(Session.self, from: Data(output.utf8))
+            #expect(session.login_url.hasPrefix(url + "/login?next="), "\(sizeName): not sent to sign in first")
+            #expect(session.after_sign_in == url + first, "\(sizeName): the deep link was lost through sign-in")
+            #expect(session.pages.count == paths.count)
+            for page in session.pages {
+                #expect(page.url == url + page.path, "\(sizeName) \(page.path) went to \(page.url)")
+                // The last page asks for taifl's allocation by name; its answer echoes the name asked.
+                guard page.path != paths.last else { continue }
+                for other in others {
+                    let shown = page.html.range(of: "\\b\(NSRegularExpression.escapedPattern(for: other))\\b", options: .regularExpression)
+                    #expect(shown == nil, "\(sizeName) \(page.path) shows account \(other)")
+                }
+            }
+            let overview = try #require(session.pages.first { $0.path.hasPrefix("/?") }).html
+            #expect(Self.figure(overview, "jobs") == Double(mine.first?[1] ?? ""), "\(sizeName): the PI's jobs on the overview")
+            #expect(abs((Self.figure(overview, "core hours") ?? -1) - (Double(mine.first?[2] ?? "") ?? -2)) < 0.1)
+            let explorer = try #require(session.pages.first).html
+            #expect(explorer.contains("chaff"), "\(sizeName): the PI's own account is shown")
+            let theirs = try #require(session.pages.last).html
+            #expect(theirs.contains("there is no allocation") && !theirs.contains("Burn-down"),
+                    "\(sizeName): another account's allocation opened")
+            #expect(try #require(session.pages.dropLast().last).html.contains("Burn-down of chaff-2017"))
+            #expect(session.after_sign_out == url + "/login", "\(sizeName): sign-out")
+            #expect(session.after_sign_out_visit.hasPrefix(url + "/login?next="), "\(sizeName): the session outlived sign-out")
+        }
+    }
 }
