@@ -76,7 +76,7 @@ final class APELQueueRig: @unchecked Sendable {
     /// `tally ship apel` started; its standard error goes to a file.
     func startSender(_ extra: [String], broker: String? = nil, certificate: String? = nil, key: String? = nil) throws -> (Process, URL) {
         let log = directory.appendingPathComponent("sender-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = TallyProcess.executable
         process.arguments = ["ship", "apel", "--queue", queue, "--broker", broker ?? Broker.address!, "--destination", destination,

@@ -49,8 +49,8 @@ struct TestPKI {
         let inFile = scratch.appendingPathComponent("in"), outFile = scratch.appendingPathComponent("out")
         let errFile = scratch.appendingPathComponent("err")
         try (input ?? Data()).write(to: inFile)
-        FileManager.default.createFile(atPath: outFile.path, contents: nil)
-        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
