@@ -55,26 +55,15 @@ extension Ship {
         @Option(help: ArgumentHelp("The CONNECT host header (the broker's virtual host); default: the broker's host.", valueName: "name"))
         var virtualHost: String?
 
-        @Option(help: ArgumentHelp("Seconds to wait for a connection.", valueName: "seconds"))
-        var connectTimeout = 10.0
+        @OptionGroup var sending: SendingOptions
 
         @Option(help: ArgumentHelp("Seconds to wait for each answer from the broker (CONNECTED, a RECEIPT).", valueName: "seconds"))
         var answerTimeout = 60.0
 
-        @Option(help: "Attempts in a row without a message acknowledged before giving up (the rest stays queued).")
-        var attempts = 8
-
-        @Option(help: ArgumentHelp("Longest wait between attempts, in seconds.", valueName: "seconds"))
-        var retryCap = 60.0
-
-        @Option(help: ArgumentHelp("Run as a daemon: send, then wait this long (e.g. 30s, 10m, 1h), again and again.", valueName: "interval"))
-        var every: String?
 
         func validate() throws {
             guard Self.endpoint(broker) != nil else { throw ValidationError("--broker takes host:port, e.g. broker.example.org:61613") }
-            if let every, Ship.seconds(every) == nil { throw ValidationError("--every takes a duration such as 30s, 10m or 1h") }
-            guard attempts > 0 else { throw ValidationError("--attempts takes 1 or more") }
-            guard connectTimeout > 0, answerTimeout > 0 else { throw ValidationError("timeouts take a number of seconds above 0") }
+            guard answerTimeout > 0 else { throw ValidationError("--answer-timeout takes a number of seconds above 0") }
         }
 
         static func endpoint(_ text: String) -> (host: String, port: Int)? {
@@ -110,9 +99,9 @@ extension Ship {
                 endpoint.tls = configuration
             }
             var options = APELSender.Options(endpoint: endpoint, destination: destination)
-            options.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
+            options.connectTimeout = sending.connectTimeoutAmount
             options.answerTimeout = .milliseconds(Int64(answerTimeout * 1000))
-            options.retry = RetryPolicy(attempts: attempts, base: min(0.5, retryCap), cap: retryCap)
+            options.retry = sending.retry
             let sender = APELSender(queue: queue, signer: signer, options: options)
             while true {
                 var report = APELSender.Report()
@@ -123,9 +112,9 @@ extension Ship {
                                + (report.lockedElsewhere > 0 ? "; \(report.lockedElsewhere) held by another sender" : ""))
                 } catch let error as APELSender.SendError {
                     printError("sent \(report.sent) APEL messages before: error: \(error)")
-                    if every == nil { throw ExitCode(1) }
+                    if sending.interval == nil { throw ExitCode(1) }
                 }
-                guard let every, let interval = Ship.seconds(every) else { return }
+                guard let interval = sending.interval else { return }
                 try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
             }
         }

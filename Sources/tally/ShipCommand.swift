@@ -15,9 +15,6 @@ struct Ship: AsyncParsableCommand {
         subcommands: [Records.self, APEL.self],
         defaultSubcommand: Records.self)
 
-    static func seconds(_ text: String) -> Double? {
-        DurationText.seconds(text).flatMap { $0 > 0 ? $0 : nil }
-    }
 }
 
 extension Ship {
@@ -55,31 +52,19 @@ extension Ship {
         @Option(help: "Records per batch.")
         var batchSize = 1000
 
-        @Option(help: ArgumentHelp("Seconds to wait for a connection.", valueName: "seconds"))
-        var connectTimeout = 10.0
-
         @Option(help: ArgumentHelp("Seconds for a whole request, from connecting to the last byte of the answer.", valueName: "seconds"))
         var requestTimeout = 60.0
-
-        @Option(help: "Attempts per batch in one run before giving up (the batch stays queued).")
-        var attempts = 8
-
-        @Option(help: ArgumentHelp("Longest wait between attempts, in seconds.", valueName: "seconds"))
-        var retryCap = 60.0
 
         @Option(help: ArgumentHelp("PEM file of the CA or self-signed certificate to trust for https.", valueName: "path"))
         var caFile: String?
 
-        @Option(help: ArgumentHelp("Run as a daemon: ship, then wait this long (e.g. 30s, 10m, 1h), again and again.", valueName: "interval"))
-        var every: String?
+        @OptionGroup var sending: SendingOptions
 
         @Flag(help: "Queue new records into the outbox without sending.")
         var queueOnly = false
 
         func validate() throws {
-            if let every, Ship.seconds(every) == nil { throw ValidationError("--every takes a duration such as 30s, 10m or 1h") }
             guard batchSize > 0, batchSize <= 10_000 else { throw ValidationError("--batch-size takes 1 to 10,000") }
-            guard attempts > 0 else { throw ValidationError("--attempts takes 1 or more") }
         }
 
         func run() async throws {
@@ -93,9 +78,9 @@ extension Ship {
             var options = Shipper.Options(url: to, token: token, site: siteName)
             options.signingKey = try key.map(BatchSigning.privateKey(fromFile:))
             options.batchSize = batchSize
-            options.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
+            options.connectTimeout = sending.connectTimeoutAmount
             options.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
-            options.retry = RetryPolicy(attempts: attempts, base: min(0.5, retryCap), cap: retryCap)
+            options.retry = sending.retry
             options.caFile = caFile
             let location = StoreLocation.resolve(database.db)
             let directory = outbox ?? (PostgresLocation.isPostgres(location) ? "tally.outbox" : location + ".outbox")
@@ -111,12 +96,12 @@ extension Ship {
                     for (batch, reason) in report.rejected {
                         printError("rejected batch \(batch) (kept in \(directory)/rejected): \(reason)")
                     }
-                    if every == nil, !report.rejected.isEmpty { throw ExitCode(1) }
+                    if sending.interval == nil, !report.rejected.isEmpty { throw ExitCode(1) }
                 } catch let error as Shipper.ShipError {
                     printError("error: \(error)")
-                    if every == nil { throw ExitCode(1) }
+                    if sending.interval == nil { throw ExitCode(1) }
                 }
-                guard let every, let interval = Ship.seconds(every) else { return }
+                guard let interval = sending.interval else { return }
                 try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
             }
         }
