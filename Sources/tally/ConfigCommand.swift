@@ -7,11 +7,13 @@ import TallyStore
 
 struct Config: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "config",
         abstract: "Check and show the configuration (benchmarks, GPU classes, charge rates, aliases, users, resources).",
         subcommands: [Check.self])
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Validate a config file; every error is named by line. Exit 1 on errors.",
             discussion: """
                 Checks TOML syntax, unknown sections and keys, types, globs, dates, overlapping dated
@@ -57,6 +59,7 @@ struct Config: AsyncParsableCommand {
 
 struct Rebuild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rebuild",
         abstract: "Recompute every summary from the raw records with the configuration (raw records are never changed).",
         discussion: "PostgreSQL rebuilds its rollups (reports do this by themselves when the configuration changed); SQLite, whose reports apply the configuration as they scan, fills its fact blocks again from the job table.")
 
@@ -77,6 +80,7 @@ struct Rebuild: AsyncParsableCommand {
 
 struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "users",
         abstract: "The user directory: display names, e-mail and organisation per user.",
         subcommands: [Import.self, SyncLDAP.self, List.self])
 
@@ -99,6 +103,7 @@ struct Users: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Add or replace directory entries from a CSV file with a header: user,name,email,organisation.",
             discussion: "Entries in the config file's [[user]] tables win over imported ones. Summaries by organisation are rebuilt.")
 
@@ -182,7 +187,8 @@ struct Users: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the directory (config entries and imported ones).")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "Show the directory (config entries and imported ones).")
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var configuration: ConfigOption

@@ -6,6 +6,7 @@ import TallyStore
 
 struct Coverage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "coverage",
         abstract: "Which days each cluster's data covers, the gaps, and rejected lines per source.",
         discussion: """
             A day is covered when any job used resources or ended on it (UTC). A gap is a run of

@@ -5,6 +5,7 @@ import TallyCore
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write accounting in other systems' formats.",
         subcommands: [APEL.self])
 

@@ -7,6 +7,7 @@ import TallyStore
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "ingest",
         abstract: "Read accounting data into the database.",
         subcommands: [Auto.self, Slurm.self, PBS.self, SGE.self, HTCondor.self, SWF.self, Kubernetes.self, Nomad.self, APEL.self])
 

@@ -6,6 +6,7 @@ import TallyStore
 
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "jobs",
         abstract: "List raw job records as the sources gave them.")
 
     @OptionGroup var database: DatabaseOptions
@@ -110,6 +111,7 @@ final class BufferedOutput: @unchecked Sendable {
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "What the database holds: records, sources, date coverage, rejected lines.")
 
     @OptionGroup var database: DatabaseOptions

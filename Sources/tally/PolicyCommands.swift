@@ -136,6 +136,7 @@ struct QuotaCommand: AsyncParsableCommand {
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Each group's quota, usage (cores of jobs running at --at), demand, allocation with surplus sharing, and whether it is over quota.",
             discussion: """
                 Groups and quotas come from [[quota_group]] (name, quota or dynamic, accept_surplus) and
@@ -197,7 +198,7 @@ struct AllocCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Show.self, Charge.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Grant an allocation.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Grant an allocation.")
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var zone: TimeZoneOption
@@ -263,7 +264,8 @@ struct AllocCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List allocations.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List allocations.")
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var zone: TimeZoneOption
@@ -280,6 +282,7 @@ struct AllocCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Used, remaining, burn rate, projected exhaustion and per-user usage of an allocation (by name, or every allocation of an account).")
 
         @OptionGroup var options: PolicyOptions
@@ -322,6 +325,7 @@ struct AllocCommand: AsyncParsableCommand {
 
     struct Charge: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "charge",
             abstract: "Debit (positive) or credit (negative) an allocation by hand, with a note.")
 
         @OptionGroup var database: DatabaseOptions

@@ -5,6 +5,7 @@ import TallyCore
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Usage per period and group: jobs, wall, core, CPU and GPU hours, memory, efficiency.",
         discussion: """
             core hours = cores × wall; cpu hours = CPU time used; efficiency = cpu ÷ core hours;

@@ -12,6 +12,7 @@ import TallyStore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Serve the database over HTTP: records in and out, summaries, status (bearer tokens with scopes).",
         discussion: """
             Endpoints (docs/api.md): GET /healthz; GET /api/v1/status, GET /api/v1/summaries (the
@@ -101,11 +102,13 @@ struct Serve: AsyncParsableCommand {
 
 struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "token",
         abstract: "API tokens for tally serve: scopes read, write (limited to --site) and admin.",
         subcommands: [Create.self, List.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Create a token and print its secret once (only a hash is stored).")
 
         @OptionGroup var database: DatabaseOptions
@@ -146,7 +149,8 @@ struct Token: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List tokens (names, scopes, sites; never secrets).")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List tokens (names, scopes, sites; never secrets).")
 
         @OptionGroup var database: DatabaseOptions
 

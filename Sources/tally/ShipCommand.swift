@@ -10,6 +10,7 @@ import TallyStore
 
 struct Ship: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "ship",
         abstract: "Send this site's records to a central tally serve, or its APEL messages to a broker.",
         discussion: "`tally ship --to URL …` is `tally ship records --to URL …`.",
         subcommands: [Records.self, APEL.self],
@@ -110,11 +111,13 @@ extension Ship {
 
 struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "keys",
         abstract: "Signing keys for shipped batches.",
         subcommands: [Generate.self])
 
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "generate",
             abstract: "Make an Ed25519 key pair: the private key into a file (mode 600), the public key printed.")
 
         @Option(help: ArgumentHelp("Where to write the private key.", valueName: "path"))
@@ -144,6 +147,7 @@ struct SiteCommand: AsyncParsableCommand {
 
     struct Register: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "register",
             abstract: "Register a site's public signing key: from then on its batches must be signed with it.")
 
         @OptionGroup var database: DatabaseOptions

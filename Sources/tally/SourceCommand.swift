@@ -12,7 +12,8 @@ struct SourceCommand: AsyncParsableCommand {
         subcommands: [List.self, Remove.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every input read, with its runs and totals.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "Every input read, with its runs and totals.")
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var zone: TimeZoneOption
@@ -34,6 +35,7 @@ struct SourceCommand: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "remove",
             abstract: "Take out what reading an input added: its records, rejected and flagged lines, runs and checkpoint.",
             discussion: """
                 For an ingest of the wrong file or with the wrong options. The path is matched exactly

@@ -53,6 +53,24 @@ import TallyConfig
         #expect(try await temporary.store.report(query).rows.map(\.keys) == [["chem"], ["chem_old"]])
     }
 
+    /// Plans are shared by jobs whose rule-relevant names agree; the site is part of what a
+    /// plan's keys carry, so jobs of two sites under the same names must not share one.
+    @Test(arguments: Backend.all) func sameNamesAtTwoSitesKeepTheirSitesInConfiguredReports(backend: Backend) async throws {
+        let temporary = try await TemporaryStore(backend)
+        for (site, id) in [("north", 1), ("south", 2)] {
+            let file = try temporary.write("\(site).txt", [
+                Self.header,
+                Self.line(id, start: "2024-07-02T10:00:00", end: "2024-07-02T11:00:00", elapsed: 3600 * Int64(id)),
+            ].joined(separator: "\n") + "\n")
+            try await temporary.ingest(file, options: .init(site: site, timeZone: TimeZone(identifier: "UTC")!))
+        }
+        _ = try await Self.apply("[[alias]]\nkind = \"account\"\nfrom = \"proj\"\nto = \"project\"\n",
+                                 to: temporary.store)
+        let report = try await temporary.store.report(ReportQuery(period: .total, groupBy: [.site, .account]))
+        #expect(report.rows.map(\.keys) == [["north", "project"], ["south", "project"]])
+        #expect(report.rows.map(\.amounts.coreSeconds) == [3600, 7200])
+    }
+
     @Test(arguments: Backend.all) func benchmarkChangeIsSplitAtItsInstantInEveryReportPath(backend: Backend) async throws {
         let temporary = try await TemporaryStore(backend)
         // 4 cores from 10:00 to 14:00 UTC; the new score applies from 12:00.

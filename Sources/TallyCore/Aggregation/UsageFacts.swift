@@ -99,8 +99,10 @@ public struct UsageFacts: Sendable, Hashable {
         result.gpuSeconds = seconds * gpus
         result.memoryMiBSeconds = seconds * memoryMiB
         result.diskMiBSeconds = seconds * diskMiB
-        if cpuSeconds != nil {
-            result.cpuSeconds = cumulativeCPU(at: upper) - cumulativeCPU(at: lower)
+        if let cpuSeconds {
+            // A window holding the whole usage (most jobs of most reports) takes all of it.
+            result.cpuSeconds = seconds == wallSeconds ? max(cpuSeconds, 0)
+                : cumulativeCPU(at: upper) - cumulativeCPU(at: lower)
             result.coreSecondsWithCPU = result.coreSeconds
         }
         return result
@@ -108,13 +110,21 @@ public struct UsageFacts: Sendable, Hashable {
 
     private func cumulativeMilli(_ milli: Int64, at instant: Int64) -> Int64 {
         guard let interval = usageInterval else { return 0 }
-        return Int64(Int128(milli) * Int128(instant - interval.lowerBound) / 1000)
+        return Self.scaled(milli, instant - interval.lowerBound, 1000)
     }
 
     private func cumulativeCPU(at instant: Int64) -> Int64 {
         guard let interval = usageInterval, let cpuSeconds, cpuSeconds > 0 else { return 0 }
-        let elapsed = Int128(instant - interval.lowerBound)
-        return Int64(Int128(cpuSeconds) * elapsed / Int128(wallSeconds))
+        return Self.scaled(cpuSeconds, instant - interval.lowerBound, wallSeconds)
+    }
+
+    /// `value × numerator / denominator`, rounded down, exact at any size: in 64 bits when the
+    /// product fits (128-bit division is a library call), else in 128.
+    @inline(__always)
+    private static func scaled(_ value: Int64, _ numerator: Int64, _ denominator: Int64) -> Int64 {
+        let (product, overflow) = value.multipliedReportingOverflow(by: numerator)
+        if !overflow, product >= 0 { return product / denominator }
+        return Int64(Int128(value) * Int128(numerator) / Int128(denominator))
     }
 
     /// UTC days (as day numbers since the epoch) this job contributes to, counting included.

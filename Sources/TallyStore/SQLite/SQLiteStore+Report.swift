@@ -57,15 +57,31 @@ extension SQLiteStore {
                             touching window: Range<Int64> = Int64.min..<Int64.max,
                             _ body: (UnsafeRawPointer) throws -> Void) throws {
         let statement = try db.makeStatement(sql: """
-            SELECT data FROM fact_block WHERE block >= ? AND block < ? AND t_max > ? AND t_min < ?
+            SELECT block FROM fact_block WHERE block >= ? AND block < ? AND t_max > ? AND t_min < ?
             """)
         try statement.setArguments([blocks.lowerBound, blocks.upperBound, window.lowerBound, window.upperBound])
-        try db.forEachRow(statement) { handle in
-            guard sqlite3_column_bytes(handle, 0) == Int32(FactBlock.byteCount), let data = sqlite3_column_blob(handle, 0) else {
-                throw StoreError.corrupt("a fact block has the wrong size")
+        // Each block is read through one incremental-blob handle into one buffer: a column
+        // read would have SQLite allocate (and the allocator map and unmap) 480 KiB per block.
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: FactBlock.byteCount, alignment: 16)
+        defer { buffer.deallocate() }
+        var handle: OpaquePointer?
+        defer { if let handle { sqlite3_blob_close(handle) } }
+        try db.forEachRow(statement) { row in
+            let block = sqlite3_column_int64(row, 0)
+            let code = if let handle {
+                sqlite3_blob_reopen(handle, block)
+            } else {
+                sqlite3_blob_open(db.sqliteConnection, "main", "fact_block", "data", block, 0, &handle)
+            }
+            guard code == SQLITE_OK, let handle else {
+                throw StoreError.corrupt("cannot read fact block \(block): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+            }
+            guard sqlite3_blob_bytes(handle) == Int32(FactBlock.byteCount),
+                  sqlite3_blob_read(handle, buffer, Int32(FactBlock.byteCount), 0) == SQLITE_OK else {
+                throw StoreError.corrupt("fact block \(block) has the wrong size")
             }
             for slot in 0..<FactBlock.slots {
-                let pointer = data + slot * FactSlot.byteCount
+                let pointer = UnsafeRawPointer(buffer + slot * FactSlot.byteCount)
                 if FactSlot.isEmpty(pointer) { continue }
                 try body(pointer)
             }

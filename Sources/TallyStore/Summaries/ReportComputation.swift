@@ -251,8 +251,8 @@ struct ReportComputation {
             }
             return
         }
-        let host = plans.needsHosts ? dimensions.value(FactSlot.host(slot)) : ""
-        let resolved = try plans.resolve(recorded, host: host, dictionary: &dimensions, source: .provisional)
+        let resolved = try plans.resolve(recorded, hostID: FactSlot.host(slot), dictionary: &dimensions,
+                                         source: .provisional)
         let job = ChargedJob(facts: facts, plan: resolved.plan)
         var period = low
         while period < periods.count, periodStarts[period] < touched.upperBound {

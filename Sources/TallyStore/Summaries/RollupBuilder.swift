@@ -72,6 +72,31 @@ struct PlanCache {
 
     var needsHosts: Bool { usesHosts }
 
+    /// Plans by the packed ids a plan depends on, for fact scans (a million lookups per
+    /// report): an open-addressed table probed with one multiply, instead of hashing a
+    /// `PlanKey` with its host string. Misses, and ids too large to pack, go to `resolve`.
+    private var memo = PlanMemo()
+
+    /// `resolve` for a job whose first host is the dictionary id `host` (a fact slot).
+    @inline(__always)
+    mutating func resolve(_ recorded: DimensionIDs, hostID: Int64, dictionary: inout DimensionDictionary,
+                          source: DerivedIDSource) throws -> ResolvedPlan {
+        let key = PlanMemo.Key(
+            recorded, host: usesHosts ? hostID : 0,
+            user: isMentioned(recorded.user, 0, dictionary) ? recorded.user : 0,
+            group: isMentioned(recorded.group, 1, dictionary) ? recorded.group : 0,
+            account: isMentioned(recorded.account, 2, dictionary) ? recorded.account : 0)
+        guard let key else {
+            return try resolve(recorded, host: usesHosts ? dictionary.value(hostID) : "", dictionary: &dictionary,
+                               source: source)
+        }
+        if let known = memo.plan(for: key) { return known }
+        let resolved = try resolve(recorded, host: usesHosts ? dictionary.value(hostID) : "", dictionary: &dictionary,
+                                   source: source)
+        memo.insert(resolved, for: key)
+        return resolved
+    }
+
     mutating func resolve(_ recorded: DimensionIDs, host: String, dictionary: inout DimensionDictionary,
                           source: DerivedIDSource) throws -> ResolvedPlan {
         var key = PlanKey(ids: recorded, host: usesHosts ? host : "")
@@ -144,6 +169,67 @@ struct PlanCache {
     private static func id(_ dimension: ReportDimension, _ value: String, _ dictionary: inout DimensionDictionary,
                            _ source: DerivedIDSource) throws -> Int64 {
         try dictionary.id(dimension, value, source)
+    }
+}
+
+/// Resolved plans by packed ids (see `PlanCache.resolve(_:hostID:dictionary:source:)`).
+struct PlanMemo {
+    /// Site, cluster, partition, QOS, GPU model, host and the mentioned user, group and account
+    /// (all a plan's keys depend on), 21 bits each: ids from 0 to 2 097 151, stored ones only.
+    struct Key: Equatable {
+        var words: (UInt64, UInt64, UInt64)
+
+        @inline(__always)
+        init?(_ recorded: DimensionIDs, host: Int64, user: Int64, group: Int64, account: Int64) {
+            let limit: Int64 = 1 << 21
+            let all = (recorded.site | recorded.cluster | recorded.partition | recorded.qos | recorded.gpuModel | host
+                       | user | group | account)
+            guard all >= 0, all < limit else { return nil }
+            @inline(__always) func pack(_ a: Int64, _ b: Int64, _ c: Int64) -> UInt64 {
+                UInt64(a) | UInt64(b) << 21 | UInt64(c) << 42
+            }
+            // The top bit marks a used entry of the table.
+            words = (pack(recorded.cluster, recorded.partition, recorded.qos) | 1 << 63,
+                     pack(recorded.gpuModel, host, user), pack(group, account, recorded.site))
+        }
+
+        static func == (lhs: Key, rhs: Key) -> Bool { lhs.words == rhs.words }
+
+        @inline(__always)
+        var hash: UInt64 {
+            (words.0 &* 0x9E37_79B9_7F4A_7C15) ^ (words.1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (words.2 &* 0x1656_67B1_9E37_79F9)
+        }
+    }
+
+    private static let capacity = 1 << 12
+    private var keys = [(UInt64, UInt64, UInt64)](repeating: (0, 0, 0), count: 0)
+    private var plans: [PlanCache.ResolvedPlan?] = []
+    private var count = 0
+
+    @inline(__always)
+    func plan(for key: Key) -> PlanCache.ResolvedPlan? {
+        guard count > 0 else { return nil }
+        var slot = Int(truncatingIfNeeded: key.hash >> 52)
+        while true {
+            let stored = keys[slot]
+            if stored.0 == 0 { return nil }
+            if stored == key.words { return plans[slot] }
+            slot = (slot + 1) & (Self.capacity - 1)
+        }
+    }
+
+    mutating func insert(_ plan: PlanCache.ResolvedPlan, for key: Key) {
+        // Half full at most, so probes stay short; then it starts again (plans are few).
+        if keys.isEmpty || count >= Self.capacity / 2 {
+            keys = Array(repeating: (0, 0, 0), count: Self.capacity)
+            plans = Array(repeating: nil, count: Self.capacity)
+            count = 0
+        }
+        var slot = Int(truncatingIfNeeded: key.hash >> 52)
+        while keys[slot].0 != 0 { slot = (slot + 1) & (Self.capacity - 1) }
+        keys[slot] = key.words
+        plans[slot] = plan
+        count += 1
     }
 }
 

@@ -184,14 +184,27 @@ struct DimensionFilter {
 /// Job states by dimension id, looked up once each.
 final class StateCache {
     private let dictionary: DimensionDictionary
-    private var states: [Int64: JobState] = [:]
+    /// By id for stored ids (asked once per job of every scan: an index, not a hash).
+    private var byID: [JobState?] = []
+    private var others: [Int64: JobState] = [:]
 
     init(_ dictionary: DimensionDictionary) { self.dictionary = dictionary }
 
+    @inline(__always)
     func state(_ id: Int64) -> JobState {
-        if let known = states[id] { return known }
+        if id >= 0, id < byID.count, let known = byID[Int(id)] { return known }
+        return lookUp(id)
+    }
+
+    private func lookUp(_ id: Int64) -> JobState {
+        if let known = others[id] { return known }
         let state = JobState(rawValue: dictionary.value(id)) ?? .unknown
-        states[id] = state
+        if id >= 0, id < 1 << 22 {
+            if id >= byID.count { byID.append(contentsOf: repeatElement(nil, count: Int(id) + 1 - byID.count)) }
+            byID[Int(id)] = state
+        } else {
+            others[id] = state
+        }
         return state
     }
 }
