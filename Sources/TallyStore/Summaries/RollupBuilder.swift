@@ -86,14 +86,10 @@ struct PlanCache {
             user: isMentioned(recorded.user, 0, dictionary) ? recorded.user : 0,
             group: isMentioned(recorded.group, 1, dictionary) ? recorded.group : 0,
             account: isMentioned(recorded.account, 2, dictionary) ? recorded.account : 0)
-        guard let key else {
-            return try resolve(recorded, host: usesHosts ? dictionary.value(hostID) : "", dictionary: &dictionary,
-                               source: source)
-        }
-        if let known = memo.plan(for: key) { return known }
+        if let key, let known = memo.plan(for: key) { return known }
         let resolved = try resolve(recorded, host: usesHosts ? dictionary.value(hostID) : "", dictionary: &dictionary,
                                    source: source)
-        memo.insert(resolved, for: key)
+        if let key { memo.insert(resolved, for: key) }
         return resolved
     }
 
@@ -176,7 +172,7 @@ struct PlanCache {
 struct PlanMemo {
     /// Site, cluster, partition, QOS, GPU model, host and the mentioned user, group and account
     /// (all a plan's keys depend on), 21 bits each: ids from 0 to 2 097 151, stored ones only.
-    struct Key: Equatable {
+    struct Key {
         var words: (UInt64, UInt64, UInt64)
 
         @inline(__always)
@@ -192,8 +188,6 @@ struct PlanMemo {
             words = (pack(recorded.cluster, recorded.partition, recorded.qos) | 1 << 63,
                      pack(recorded.gpuModel, host, user), pack(group, account, recorded.site))
         }
-
-        static func == (lhs: Key, rhs: Key) -> Bool { lhs.words == rhs.words }
 
         @inline(__always)
         var hash: UInt64 {
