@@ -24,6 +24,8 @@ public actor SQLiteStore: UsageStore {
     var mappedBytes: Int64 = 0
     /// Fact-scan reports answered, and those started again because a write came between halves.
     var factReports = (answered: 0, restarted: 0)
+    /// Whether bulk loads build the `t0` index at their end (see `TimeIndexDeferral`).
+    var timeIndex = TimeIndexDeferral()
     /// For tests: scan the halves of a split report one after the other and run this in between.
     var betweenHalves: (@Sendable () async throws -> Void)?
     func runBetweenHalves(_ body: (@Sendable () async throws -> Void)?) { betweenHalves = body }
@@ -106,7 +108,7 @@ public actor SQLiteStore: UsageStore {
 
     public func beginIngest(format: SourceFormat, path: String) async throws -> IngestRun {
         let now = Int64(Date().timeIntervalSince1970)
-        return try await queue.write { db in
+        let run = try await queue.write { db in
             try db.execute(sql: """
                 INSERT INTO source (format, path, first_seen, last_seen) VALUES (?, ?, ?, ?)
                 ON CONFLICT (format, path) DO UPDATE SET last_seen = excluded.last_seen
@@ -117,6 +119,9 @@ public actor SQLiteStore: UsageStore {
                            arguments: [sourceID, now])
             return IngestRun(id: db.lastInsertedRowID, sourceID: sourceID, path: path)
         }
+        let rowsBefore = try await queue.read { db in try TimeIndexDeferral.rows(db) }
+        timeIndex.begin(run: run.id, rows: rowsBefore)
+        return run
     }
 
     public func finishIngest(_ run: IngestRun, totals: IngestTotals, status: IngestRun.Status) async throws {
@@ -129,18 +134,23 @@ public actor SQLiteStore: UsageStore {
                                  totals.updated, totals.unchanged, totals.rejected, totals.skipped, run.id])
             try db.execute(sql: "UPDATE source SET last_seen = ? WHERE id = ?", arguments: [now, run.sourceID])
         }
+        timeIndex.finish(run: run.id)
+        try await queue.writeWithoutTransaction { db in try TimeIndexDeferral.build(db) }
     }
 
     public func write(_ batch: CollectedBatch, in run: IngestRun) async throws -> BatchOutcome {
         try await refreshDimensions()
         let dictionary = dimensions
+        let dropsTimeIndex = timeIndex.dropsIndex(run: run.id)
         do {
             let (outcome, updated) = try await queue.write { db in
+                if dropsTimeIndex { try db.execute(sql: TimeIndexDeferral.drop) }
                 var writer = try RecordWriter(db: db, dimensions: dictionary, run: run)
                 let outcome = try writer.write(batch)
                 return (outcome, writer.dimensions)
             }
             dimensions = updated
+            timeIndex.wrote(run: run.id, inserted: outcome.inserted)
             summaryWrites += 1
             return outcome
         } catch {
