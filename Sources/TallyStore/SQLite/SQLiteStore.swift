@@ -108,7 +108,7 @@ public actor SQLiteStore: UsageStore {
 
     public func beginIngest(format: SourceFormat, path: String) async throws -> IngestRun {
         let now = Int64(Date().timeIntervalSince1970)
-        let run = try await queue.write { db in
+        let (run, rowsBefore) = try await queue.write { db in
             try db.execute(sql: """
                 INSERT INTO source (format, path, first_seen, last_seen) VALUES (?, ?, ?, ?)
                 ON CONFLICT (format, path) DO UPDATE SET last_seen = excluded.last_seen
@@ -117,9 +117,8 @@ public actor SQLiteStore: UsageStore {
                                               arguments: [format.rawValue, path])!
             try db.execute(sql: "INSERT INTO ingest_run (source_id, started_at, status) VALUES (?, ?, 'running')",
                            arguments: [sourceID, now])
-            return IngestRun(id: db.lastInsertedRowID, sourceID: sourceID, path: path)
+            return (IngestRun(id: db.lastInsertedRowID, sourceID: sourceID, path: path), try TimeIndexDeferral.rows(db))
         }
-        let rowsBefore = try await queue.read { db in try TimeIndexDeferral.rows(db) }
         timeIndex.begin(run: run.id, rows: rowsBefore)
         return run
     }

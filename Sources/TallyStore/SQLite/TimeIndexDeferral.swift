@@ -57,10 +57,8 @@ struct TimeIndexDeferral {
     /// table (RSS grew with the number of jobs) and took longer.
     static func build(_ db: Database) throws {
         guard try !exists(db) else { return }
-        try db.execute(sql: """
-            PRAGMA temp_store = FILE;
-            CREATE INDEX IF NOT EXISTS job_t0 ON job (t0);
-            PRAGMA temp_store = MEMORY;
-            """)
+        let setting = try Int.fetchOne(db, sql: "PRAGMA temp_store") ?? 0
+        try db.execute(sql: "PRAGMA temp_store = FILE; CREATE INDEX IF NOT EXISTS job_t0 ON job (t0)")
+        try db.execute(sql: "PRAGMA temp_store = \(setting)")
     }
 }
